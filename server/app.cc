@@ -1,0 +1,274 @@
+#include "server/app.h"
+
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/post.hpp"
+#include "boost/asio/signal_set.hpp"
+#include "common/json.h"
+#include "common/logging.h"
+#include "common/metrics.h"
+#include "common/strings.h"
+#include "server/build_info.h"
+#include "server/config/config.h"
+#include "server/http/server.h"
+#include "server/process_metrics.h"
+#include "spdlog/spdlog.h"
+
+namespace pharos {
+
+namespace {
+
+using http::Method;
+using http::Request;
+using http::Response;
+
+double NowSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// host:port this server can be reached at from the same machine, for the self-scrape target.
+std::string SelfTarget(const std::string& listen_address, int port) {
+  std::string host = listen_address.substr(0, listen_address.rfind(':'));
+  if (host.empty() || host == "0.0.0.0" || host == "[::]") host = "localhost";
+  return absl::StrCat(host, ":", port);
+}
+
+class App {
+ public:
+  explicit App(const Flags& flags)
+      : flags_(flags),
+        logs_(ParseLogLevel(flags.log_level).value_or(LogLevel::kInfo),
+              ParseLogFormat(flags.log_format).value_or(LogFormat::kLogfmt)),
+        log_(logs_.Get("main")),
+        reload_ok_(registry_.AddGauge("pharos_config_last_reload_successful",
+                                      "Whether the last configuration reload attempt was "
+                                      "successful.").Get()),
+        reload_time_(registry_.AddGauge("pharos_config_last_reload_success_timestamp_seconds",
+                                        "Timestamp of the last successful configuration "
+                                        "reload.").Get()),
+        ready_gauge_(registry_.AddGauge("pharos_ready",
+                                        "Whether Pharos has finished starting up and serves "
+                                        "queries (1) or not (0).").Get()) {
+    const BuildInfo& b = GetBuildInfo();
+    registry_.AddGauge("pharos_build_info",
+                       "A metric with a constant '1' value labeled by version, revision, branch "
+                       "and compiler from which Pharos was built.",
+                       {"version", "revision", "branch", "compiler"})
+        .WithLabels({b.version, b.revision, b.branch, b.compiler})
+        .Set(1);
+    RegisterProcessMetrics(registry_);
+  }
+
+  int Run() {
+    const BuildInfo& b = GetBuildInfo();
+    log_->info("msg=\"starting Pharos\" version={} revision={} branch={}", b.version,
+               b.revision, b.branch);
+    BuildRoutes();
+
+    http::ServerOptions opts;
+    opts.listen_address = flags_.listen_address;
+    opts.io_threads = flags_.io_threads;
+    opts.max_request_bytes = static_cast<uint64_t>(flags_.max_request_bytes);
+    opts.read_timeout = std::chrono::milliseconds(flags_.read_timeout_ms);
+    opts.registry = &registry_;
+    opts.log = logs_.Get("http");
+    auto server = http::Server::Start(opts, &router_);
+    if (!server.ok()) {
+      log_->error("msg=\"cannot start HTTP server\" err=\"{}\"", server.status().message());
+      return 1;
+    }
+    server_ = std::move(*server);
+    self_target_ = SelfTarget(flags_.listen_address, server_->port());
+    log_->info("msg=\"listening\" address={} port={}", flags_.listen_address, server_->port());
+
+    // Config: a bad config at startup is fatal, as in Prometheus.
+    if (absl::Status s = Reload(); !s.ok()) {
+      log_->error("msg=\"error loading config\" err=\"{}\"", s.message());
+      server_->Stop();
+      return 1;
+    }
+
+    // Storage recovery runs here once the storage engine lands; until it has finished,
+    // /-/ready answers 503.
+    ready_ = true;
+    ready_gauge_.Set(1);
+    log_->info("msg=\"server is ready to receive web requests\"");
+
+    boost::asio::signal_set signals(main_ctx_, SIGINT, SIGTERM, SIGHUP);
+    WaitSignal(signals);
+    main_ctx_.run();
+
+    log_->info("msg=\"shutting down\"");
+    ready_ = false;
+    server_->Stop();
+    log_->info("msg=\"see you next time!\"");
+    return 0;
+  }
+
+ private:
+  void WaitSignal(boost::asio::signal_set& signals) {
+    signals.async_wait([this, &signals](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        if (absl::Status s = Reload(); !s.ok()) {
+          log_->error("msg=\"error reloading config\" err=\"{}\"", s.message());
+        }
+        WaitSignal(signals);
+        return;
+      }
+      log_->info("msg=\"received signal, exiting gracefully\" signal={}",
+                 sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      main_ctx_.stop();
+    });
+  }
+
+  absl::Status Reload() {
+    absl::MutexLock lock(&reload_mu_);
+    absl::StatusOr<config::Config> c =
+        flags_.config_file.empty()
+            ? config::ParseConfig(config::DefaultConfigText(self_target_), "<default config>")
+            : config::LoadConfigFile(flags_.config_file);
+    if (!c.ok()) {
+      reload_ok_.Set(0);
+      return c.status();
+    }
+    // Components apply the new config here (scrape manager, rules, router) as they land; each
+    // validates before anything is swapped, so a failure leaves the old config running.
+    {
+      absl::MutexLock cl(&config_mu_);
+      config_ = std::make_shared<const config::Config>(std::move(*c));
+    }
+    reload_ok_.Set(1);
+    reload_time_.Set(NowSeconds());
+    log_->info("msg=\"completed loading of configuration file\" filename=\"{}\"",
+               flags_.config_file.empty() ? "<default config>" : flags_.config_file);
+    return absl::OkStatus();
+  }
+
+  void BuildRoutes() {
+    router_.Handle("/-/healthy", {Method::kGet, Method::kHead}, [](const Request&) {
+      return Response::Text(200, "Pharos is Healthy.\n");
+    });
+    router_.Handle("/-/ready", {Method::kGet, Method::kHead}, [this](const Request&) {
+      if (!ready_) return Response::Text(503, "Service Unavailable\n");
+      return Response::Text(200, "Pharos is Ready.\n");
+    });
+    auto lifecycle_disabled = [] {
+      return Response::Text(403, "Lifecycle API is not enabled.\n");
+    };
+    router_.Handle(
+        "/-/reload", {Method::kPost, Method::kPut},
+        [this, lifecycle_disabled](const Request&) {
+          if (!flags_.enable_lifecycle) return lifecycle_disabled();
+          if (absl::Status s = Reload(); !s.ok()) {
+            log_->error("msg=\"error reloading config\" err=\"{}\"", s.message());
+            return Response::Text(500, absl::StrCat("failed to reload config: ", s.message(), "\n"));
+          }
+          return Response::Text(200, "");
+        },
+        {.blocking = true, .metric_label = ""});
+    router_.Handle("/-/quit", {Method::kPost, Method::kPut},
+                   [this, lifecycle_disabled](const Request&) {
+                     if (!flags_.enable_lifecycle) return lifecycle_disabled();
+                     boost::asio::post(main_ctx_, [this] { main_ctx_.stop(); });
+                     return Response::Text(200, "Requesting termination... Goodbye!\n");
+                   });
+    router_.Handle("/metrics", {Method::kGet}, [this](const Request&) {
+      Response r = Response::Text(200, registry_.Expose());
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      return r;
+    });
+    router_.Handle("/api/v1/status/buildinfo", {Method::kGet}, [](const Request&) {
+      const BuildInfo& b = GetBuildInfo();
+      JsonWriter w;
+      w.BeginObject();
+      w.KV("status", "success");
+      w.Key("data");
+      w.BeginObject();
+      w.KV("version", kPrometheusCompatVersion);
+      w.KV("revision", b.revision);
+      w.KV("branch", b.branch);
+      w.KV("buildUser", "pharos");
+      w.KV("buildDate", b.build_date);
+      w.KV("goVersion", b.compiler);
+      w.KV("pharosVersion", b.version);
+      w.EndObject();
+      w.EndObject();
+      return Response::Json(200, std::move(w).Take());
+    });
+    router_.Handle("/api/v1/status/flags", {Method::kGet}, [this](const Request&) {
+      JsonWriter w;
+      w.BeginObject();
+      w.KV("status", "success");
+      w.Key("data");
+      w.BeginObject();
+      for (const auto& [k, v] : flags_.AsMap()) w.KV(k, v);
+      w.EndObject();
+      w.EndObject();
+      return Response::Json(200, std::move(w).Take());
+    });
+  }
+
+  Flags flags_;
+  LogFactory logs_;
+  LoggerPtr log_;
+  Registry registry_;
+  Gauge& reload_ok_;
+  Gauge& reload_time_;
+  Gauge& ready_gauge_;
+  http::Router router_;
+  std::unique_ptr<http::Server> server_;
+  boost::asio::io_context main_ctx_;
+  std::atomic<bool> ready_{false};
+  std::string self_target_;
+  absl::Mutex reload_mu_;
+  absl::Mutex config_mu_;
+  std::shared_ptr<const config::Config> config_ ABSL_GUARDED_BY(config_mu_);
+};
+
+}  // namespace
+
+int RunServer(const Flags& flags) {
+  // Flag values were validated by ParseFlags except these two.
+  if (!ParseLogLevel(flags.log_level).ok() || !ParseLogFormat(flags.log_format).ok()) {
+    auto s = !ParseLogLevel(flags.log_level).ok() ? ParseLogLevel(flags.log_level).status()
+                                                   : ParseLogFormat(flags.log_format).status();
+    std::fprintf(stderr, "pharos: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
+  // Signals are handled by the main loop's signal_set; block them in every thread started
+  // from here on so only that set receives them.
+  App app(flags);
+  return app.Run();
+}
+
+int CheckConfigCommand(const std::vector<std::string>& files) {
+  if (files.empty()) {
+    std::fprintf(stderr, "usage: pharos check config <file>...\n");
+    return 2;
+  }
+  int rc = 0;
+  for (const auto& f : files) {
+    auto c = config::LoadConfigFile(f);
+    if (!c.ok()) {
+      std::fprintf(stderr, "FAILED: %s\n", std::string(c.status().message()).c_str());
+      rc = 1;
+      continue;
+    }
+    std::printf("SUCCESS: %s is valid (%zu scrape configs, %zu rule files)\n", f.c_str(),
+                c->scrape_configs.size(), c->rule_files.size());
+  }
+  return rc;
+}
+
+}  // namespace pharos

@@ -1,0 +1,613 @@
+#include "server/config/config.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "common/units.h"
+#include "re2/re2.h"
+#include "yaml-cpp/yaml.h"
+
+namespace pharos::config {
+
+extern const char kDefaultConfigTemplate[];  // generated from deploy/pharos.default.yml
+
+namespace {
+
+bool IsValidUtf8(absl::string_view s);
+
+// Strict YAML decoding: each mapping is read through a table of known keys, so an unknown key
+// or a value of the wrong type is an error that names the file, line and column.
+class Decoder {
+ public:
+  explicit Decoder(absl::string_view source) : source_(source) {}
+
+  absl::Status Err(const YAML::Node& n, absl::string_view msg) const {
+    const YAML::Mark m = n.Mark();
+    if (m.is_null()) return absl::InvalidArgumentError(absl::StrCat(source_, ": ", msg));
+    return absl::InvalidArgumentError(
+        absl::StrCat(source_, ":", m.line + 1, ":", m.column + 1, ": ", msg));
+  }
+
+  using FieldFn = std::function<absl::Status(const YAML::Node&)>;
+
+  // Applies `fields` to mapping `n` (null is an empty mapping). `what` names it in errors.
+  absl::Status Map(const YAML::Node& n, absl::string_view what,
+                   const std::map<std::string, FieldFn>& fields) const {
+    if (!n || n.IsNull()) return absl::OkStatus();
+    if (!n.IsMap()) return Err(n, absl::StrCat(what, " must be a mapping"));
+    std::set<std::string> seen;
+    for (const auto& kv : n) {
+      if (!kv.first.IsScalar()) return Err(kv.first, absl::StrCat("bad key in ", what));
+      const std::string key = kv.first.Scalar();
+      auto it = fields.find(key);
+      if (it == fields.end()) {
+        return Err(kv.first, absl::StrCat("field \"", key, "\" not found in ", what));
+      }
+      if (!seen.insert(key).second) {
+        return Err(kv.first, absl::StrCat("field \"", key, "\" set twice in ", what));
+      }
+      PHAROS_RETURN_IF_ERROR(it->second(kv.second));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Scalar(const YAML::Node& n, absl::string_view key, std::string* out) const {
+    if (n.IsNull()) return absl::OkStatus();
+    if (!n.IsScalar()) return Err(n, absl::StrCat("\"", key, "\" must be a string"));
+    return ScalarText(n, out);
+  }
+
+  // A scalar's text; `!!binary` scalars are base64-decoded, as Go's YAML decoder does.
+  absl::Status ScalarText(const YAML::Node& n, std::string* out) const {
+    if (n.Tag() == "tag:yaml.org,2002:binary") {
+      std::vector<unsigned char> bytes = YAML::DecodeBase64(n.Scalar());
+      if (bytes.empty() && !n.Scalar().empty()) {
+        return Err(n, "!!binary value contains invalid base64 data");
+      }
+      out->assign(bytes.begin(), bytes.end());
+      return absl::OkStatus();
+    }
+    *out = n.Scalar();
+    return absl::OkStatus();
+  }
+
+  absl::Status Bool(const YAML::Node& n, absl::string_view key, bool* out) const {
+    if (n.IsNull()) return absl::OkStatus();
+    std::string s;
+    PHAROS_RETURN_IF_ERROR(Scalar(n, key, &s));
+    if (s == "true") *out = true;
+    else if (s == "false") *out = false;
+    else return Err(n, absl::StrCat("\"", key, "\" must be true or false, got \"", s, "\""));
+    return absl::OkStatus();
+  }
+
+  absl::Status Uint(const YAML::Node& n, absl::string_view key, uint64_t* out) const {
+    if (n.IsNull()) return absl::OkStatus();
+    std::string s;
+    PHAROS_RETURN_IF_ERROR(Scalar(n, key, &s));
+    if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos ||
+        s.size() > 19) {
+      return Err(n, absl::StrCat("\"", key, "\" must be a non-negative integer, got \"", s,
+                                 "\""));
+    }
+    *out = std::stoull(s);
+    return absl::OkStatus();
+  }
+
+  absl::Status Duration(const YAML::Node& n, absl::string_view key, int64_t* out_ms) const {
+    if (n.IsNull()) return absl::OkStatus();
+    std::string s;
+    PHAROS_RETURN_IF_ERROR(Scalar(n, key, &s));
+    auto d = ParseDurationMs(s);
+    if (!d.ok()) return Err(n, absl::StrCat("\"", key, "\": ", d.status().message()));
+    *out_ms = *d;
+    return absl::OkStatus();
+  }
+
+  absl::Status Bytes(const YAML::Node& n, absl::string_view key, int64_t* out) const {
+    if (n.IsNull()) return absl::OkStatus();
+    std::string s;
+    PHAROS_RETURN_IF_ERROR(Scalar(n, key, &s));
+    auto b = ParseBytes(s);
+    if (!b.ok()) return Err(n, absl::StrCat("\"", key, "\": ", b.status().message()));
+    *out = *b;
+    return absl::OkStatus();
+  }
+
+  absl::Status StringList(const YAML::Node& n, absl::string_view key,
+                          std::vector<std::string>* out) const {
+    if (n.IsNull()) return absl::OkStatus();
+    if (!n.IsSequence()) return Err(n, absl::StrCat("\"", key, "\" must be a list of strings"));
+    for (const auto& item : n) {
+      if (!item.IsScalar()) return Err(item, absl::StrCat("\"", key, "\" must be a list of strings"));
+      std::string v;
+      PHAROS_RETURN_IF_ERROR(ScalarText(item, &v));
+      out->push_back(std::move(v));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status StringMap(const YAML::Node& n, absl::string_view key,
+                         std::map<std::string, std::string>* out) const {
+    if (n.IsNull()) return absl::OkStatus();
+    if (!n.IsMap()) return Err(n, absl::StrCat("\"", key, "\" must be a mapping of strings"));
+    for (const auto& kv : n) {
+      if (!kv.first.IsScalar() || !(kv.second.IsScalar() || kv.second.IsNull())) {
+        return Err(kv.first, absl::StrCat("\"", key, "\" must be a mapping of strings"));
+      }
+      std::string k, v;
+      PHAROS_RETURN_IF_ERROR(ScalarText(kv.first, &k));
+      if (!kv.second.IsNull()) PHAROS_RETURN_IF_ERROR(ScalarText(kv.second, &v));
+      if (!IsValidUtf8(k) || k.empty()) {
+        return Err(kv.first, absl::StrCat("\"", absl::CHexEscape(k), "\" is not a valid label name"));
+      }
+      if (!IsValidUtf8(v)) {
+        return Err(kv.second, absl::StrCat("\"", absl::CHexEscape(v), "\" is not a valid label value"));
+      }
+      if (!out->emplace(k, v).second) {
+        return Err(kv.first, absl::StrCat("duplicate key \"", k, "\" in ", key));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  template <typename T>
+  absl::Status List(const YAML::Node& n, absl::string_view key, std::vector<T>* out,
+                    const std::function<absl::Status(const YAML::Node&, T*)>& item_fn) const {
+    if (n.IsNull()) return absl::OkStatus();
+    if (!n.IsSequence()) return Err(n, absl::StrCat("\"", key, "\" must be a list"));
+    for (const auto& item : n) {
+      T v;
+      PHAROS_RETURN_IF_ERROR(item_fn(item, &v));
+      out->push_back(std::move(v));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  std::string source_;
+};
+
+bool IsValidUtf8(absl::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (len == 0 || i + len > s.size()) return false;
+    uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1f) : len == 3 ? (c & 0x0f) : (c & 0x07);
+    for (int k = 1; k < len; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are invalid.
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+bool IsLegacyLabelName(absl::string_view s) {
+  if (s.empty()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+              (i > 0 && c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+absl::Status DecodeRelabel(const Decoder& d, const YAML::Node& n, RelabelConfig* r) {
+  PHAROS_RETURN_IF_ERROR(d.Map(n, "relabel config", {
+      {"source_labels", [&](const YAML::Node& v) { return d.StringList(v, "source_labels", &r->source_labels); }},
+      {"separator", [&](const YAML::Node& v) { return d.Scalar(v, "separator", &r->separator); }},
+      {"target_label", [&](const YAML::Node& v) { return d.Scalar(v, "target_label", &r->target_label); }},
+      {"regex", [&](const YAML::Node& v) { return d.Scalar(v, "regex", &r->regex); }},
+      {"modulus", [&](const YAML::Node& v) { return d.Uint(v, "modulus", &r->modulus); }},
+      {"replacement", [&](const YAML::Node& v) { return d.Scalar(v, "replacement", &r->replacement); }},
+      {"action", [&](const YAML::Node& v) { return d.Scalar(v, "action", &r->action); }},
+  }));
+  // Validation as Prometheus's relabel.Config does it.
+  static const std::set<std::string> kActions = {
+      "replace", "keep", "drop", "keepequal", "dropequal", "hashmod", "labelmap",
+      "labeldrop", "labelkeep", "lowercase", "uppercase"};
+  if (r->action.empty()) return d.Err(n, "relabel action cannot be empty");
+  if (!kActions.count(r->action)) {
+    return d.Err(n, absl::StrCat("unknown relabel action \"", r->action, "\""));
+  }
+  RE2 re(absl::StrCat("^(?:", r->regex, ")$"));
+  if (!re.ok()) {
+    return d.Err(n, absl::StrCat("invalid regular expression \"", r->regex, "\": ", re.error()));
+  }
+  const std::string& a = r->action;
+  if (a == "hashmod" && r->modulus == 0) {
+    return d.Err(n, "relabel configuration for hashmod requires non-zero modulus");
+  }
+  if ((a == "replace" || a == "hashmod" || a == "lowercase" || a == "uppercase" ||
+       a == "keepequal" || a == "dropequal") &&
+      r->target_label.empty()) {
+    return d.Err(n, absl::StrCat("relabel configuration for ", a,
+                                 " action requires 'target_label' value"));
+  }
+  if ((a == "lowercase" || a == "uppercase" || a == "hashmod") &&
+      !IsLegacyLabelName(r->target_label)) {
+    return d.Err(n, absl::StrCat("\"", r->target_label, "\" is invalid 'target_label' for ", a,
+                                 " action"));
+  }
+  if ((a == "lowercase" || a == "uppercase") && r->replacement != "$1") {
+    return d.Err(n, absl::StrCat("'replacement' can not be set for ", a, " action"));
+  }
+  if (a == "labeldrop" || a == "labelkeep") {
+    if (!r->source_labels.empty() || !r->target_label.empty() || r->modulus != 0 ||
+        r->separator != ";" || r->replacement != "$1") {
+      return d.Err(n, absl::StrCat(a, " action requires only 'regex', and no other fields"));
+    }
+  }
+  if (a == "keepequal" || a == "dropequal") {
+    if (r->modulus != 0 || r->separator != ";" || r->replacement != "$1" ||
+        r->regex != "(.*)") {
+      return d.Err(n, absl::StrCat(a,
+                                   " action requires only 'source_labels' and `target_label`, "
+                                   "and no other fields"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DecodeHttpFields(const Decoder& d, HttpClientConfig* h,
+                              std::map<std::string, Decoder::FieldFn>* fields) {
+  (*fields)["basic_auth"] = [&d, h](const YAML::Node& v) {
+    h->basic_auth.emplace();
+    BasicAuth* b = &*h->basic_auth;
+    PHAROS_RETURN_IF_ERROR(d.Map(v, "basic_auth", {
+        {"username", [&](const YAML::Node& x) { return d.Scalar(x, "username", &b->username); }},
+        {"password", [&](const YAML::Node& x) { return d.Scalar(x, "password", &b->password); }},
+        {"password_file", [&](const YAML::Node& x) { return d.Scalar(x, "password_file", &b->password_file); }},
+    }));
+    if (!b->password.empty() && !b->password_file.empty()) {
+      return d.Err(v, "at most one of basic_auth password & password_file must be configured");
+    }
+    return absl::OkStatus();
+  };
+  (*fields)["authorization"] = [&d, h](const YAML::Node& v) {
+    h->authorization.emplace();
+    Authorization* a = &*h->authorization;
+    PHAROS_RETURN_IF_ERROR(d.Map(v, "authorization", {
+        {"type", [&](const YAML::Node& x) { return d.Scalar(x, "type", &a->type); }},
+        {"credentials", [&](const YAML::Node& x) { return d.Scalar(x, "credentials", &a->credentials); }},
+        {"credentials_file", [&](const YAML::Node& x) { return d.Scalar(x, "credentials_file", &a->credentials_file); }},
+    }));
+    if (absl::EqualsIgnoreCase(a->type, "basic")) {
+      return d.Err(v, "authorization type cannot be set to \"basic\", use \"basic_auth\" instead");
+    }
+    if (!a->credentials.empty() && !a->credentials_file.empty()) {
+      return d.Err(v, "at most one of authorization credentials & credentials_file must be configured");
+    }
+    return absl::OkStatus();
+  };
+  (*fields)["bearer_token"] = [&d, h](const YAML::Node& v) {
+    return d.Scalar(v, "bearer_token", &h->bearer_token);
+  };
+  (*fields)["bearer_token_file"] = [&d, h](const YAML::Node& v) {
+    return d.Scalar(v, "bearer_token_file", &h->bearer_token_file);
+  };
+  (*fields)["tls_config"] = [&d, h](const YAML::Node& v) {
+    TlsConfig* t = &h->tls_config;
+    return d.Map(v, "tls_config", {
+        {"ca_file", [&](const YAML::Node& x) { return d.Scalar(x, "ca_file", &t->ca_file); }},
+        {"cert_file", [&](const YAML::Node& x) { return d.Scalar(x, "cert_file", &t->cert_file); }},
+        {"key_file", [&](const YAML::Node& x) { return d.Scalar(x, "key_file", &t->key_file); }},
+        {"server_name", [&](const YAML::Node& x) { return d.Scalar(x, "server_name", &t->server_name); }},
+        {"insecure_skip_verify", [&](const YAML::Node& x) { return d.Bool(x, "insecure_skip_verify", &t->insecure_skip_verify); }},
+    });
+  };
+  (*fields)["follow_redirects"] = [&d, h](const YAML::Node& v) {
+    return d.Bool(v, "follow_redirects", &h->follow_redirects);
+  };
+  (*fields)["enable_http2"] = [&d, h](const YAML::Node& v) {
+    return d.Bool(v, "enable_http2", &h->enable_http2);
+  };
+  return absl::OkStatus();
+}
+
+// Prometheus's HTTPClientConfig.Validate, then the deprecated bearer_token(_file) fields
+// folded into `authorization`.
+absl::Status ValidateHttp(const Decoder& d, const YAML::Node& n, HttpClientConfig* h) {
+  bool bearer = !h->bearer_token.empty() || !h->bearer_token_file.empty();
+  if (!h->bearer_token.empty() && !h->bearer_token_file.empty()) {
+    return d.Err(n, "at most one of bearer_token & bearer_token_file must be configured");
+  }
+  if (h->basic_auth && bearer) {
+    return d.Err(n, "at most one of basic_auth, oauth2, bearer_token & bearer_token_file must "
+                    "be configured");
+  }
+  if (h->authorization && bearer) {
+    return d.Err(n, "authorization is not compatible with bearer_token & bearer_token_file");
+  }
+  if (h->basic_auth && h->authorization) {
+    return d.Err(n, "at most one of basic_auth, oauth2 & authorization must be configured");
+  }
+  if (bearer) {
+    h->authorization.emplace();
+    h->authorization->credentials = h->bearer_token;
+    h->authorization->credentials_file = h->bearer_token_file;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DecodeStatic(const Decoder& d, const YAML::Node& n, StaticConfig* s) {
+  if (!n || n.IsNull()) return d.Err(n, "empty or null section in static_configs");
+  PHAROS_RETURN_IF_ERROR(d.Map(n, "static_config", {
+      {"targets", [&](const YAML::Node& v) { return d.StringList(v, "targets", &s->targets); }},
+      {"labels", [&](const YAML::Node& v) { return d.StringMap(v, "labels", &s->labels); }},
+  }));
+  for (const auto& t : s->targets) {
+    if (t.find('/') != std::string::npos) {
+      return d.Err(n, absl::StrCat("\"", t, "\" is not a valid hostname"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DecodeFileSd(const Decoder& d, const YAML::Node& n, FileSdConfig* f) {
+  PHAROS_RETURN_IF_ERROR(d.Map(n, "file_sd_config", {
+      {"files", [&](const YAML::Node& v) { return d.StringList(v, "files", &f->files); }},
+      {"refresh_interval", [&](const YAML::Node& v) { return d.Duration(v, "refresh_interval", &f->refresh_interval_ms); }},
+  }));
+  for (const auto& file : f->files) {
+    if (!absl::EndsWith(file, ".json") && !absl::EndsWith(file, ".yml") &&
+        !absl::EndsWith(file, ".yaml")) {
+      return d.Err(n, absl::StrCat("file_sd_configs: invalid file extension in \"", file,
+                                   "\" (expected .json, .yml or .yaml)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DecodeScrape(const Decoder& d, const YAML::Node& n, const GlobalConfig& g,
+                          ScrapeConfig* s) {
+  std::map<std::string, Decoder::FieldFn> f = {
+      {"job_name", [&](const YAML::Node& v) { return d.Scalar(v, "job_name", &s->job_name); }},
+      {"scrape_interval", [&](const YAML::Node& v) { return d.Duration(v, "scrape_interval", &s->scrape_interval_ms); }},
+      {"scrape_timeout", [&](const YAML::Node& v) { return d.Duration(v, "scrape_timeout", &s->scrape_timeout_ms); }},
+      {"metrics_path", [&](const YAML::Node& v) { return d.Scalar(v, "metrics_path", &s->metrics_path); }},
+      {"scheme", [&](const YAML::Node& v) { return d.Scalar(v, "scheme", &s->scheme); }},
+      {"params", [&](const YAML::Node& v) -> absl::Status {
+         if (v.IsNull()) return absl::OkStatus();
+         if (!v.IsMap()) return d.Err(v, "\"params\" must be a mapping of string lists");
+         for (const auto& kv : v) {
+           std::vector<std::string> vals;
+           PHAROS_RETURN_IF_ERROR(d.StringList(kv.second, "params", &vals));
+           s->params[kv.first.Scalar()] = std::move(vals);
+         }
+         return absl::OkStatus();
+       }},
+      {"honor_labels", [&](const YAML::Node& v) { return d.Bool(v, "honor_labels", &s->honor_labels); }},
+      {"honor_timestamps", [&](const YAML::Node& v) { return d.Bool(v, "honor_timestamps", &s->honor_timestamps); }},
+      {"sample_limit", [&](const YAML::Node& v) { return d.Uint(v, "sample_limit", &s->sample_limit); }},
+      {"label_limit", [&](const YAML::Node& v) { return d.Uint(v, "label_limit", &s->label_limit); }},
+      {"label_name_length_limit", [&](const YAML::Node& v) { return d.Uint(v, "label_name_length_limit", &s->label_name_length_limit); }},
+      {"label_value_length_limit", [&](const YAML::Node& v) { return d.Uint(v, "label_value_length_limit", &s->label_value_length_limit); }},
+      {"body_size_limit", [&](const YAML::Node& v) { return d.Bytes(v, "body_size_limit", &s->body_size_limit); }},
+      {"static_configs", [&](const YAML::Node& v) {
+         return d.List<StaticConfig>(v, "static_configs", &s->static_configs,
+                                     [&](const YAML::Node& i, StaticConfig* o) { return DecodeStatic(d, i, o); });
+       }},
+      {"file_sd_configs", [&](const YAML::Node& v) {
+         return d.List<FileSdConfig>(v, "file_sd_configs", &s->file_sd_configs,
+                                     [&](const YAML::Node& i, FileSdConfig* o) { return DecodeFileSd(d, i, o); });
+       }},
+      {"relabel_configs", [&](const YAML::Node& v) {
+         return d.List<RelabelConfig>(v, "relabel_configs", &s->relabel_configs,
+                                      [&](const YAML::Node& i, RelabelConfig* o) { return DecodeRelabel(d, i, o); });
+       }},
+      {"metric_relabel_configs", [&](const YAML::Node& v) {
+         return d.List<RelabelConfig>(v, "metric_relabel_configs", &s->metric_relabel_configs,
+                                      [&](const YAML::Node& i, RelabelConfig* o) { return DecodeRelabel(d, i, o); });
+       }},
+  };
+  PHAROS_RETURN_IF_ERROR(DecodeHttpFields(d, &s->http, &f));
+  PHAROS_RETURN_IF_ERROR(d.Map(n, "scrape_config", f));
+  PHAROS_RETURN_IF_ERROR(ValidateHttp(d, n, &s->http));
+
+  if (s->job_name.empty()) return d.Err(n, "job_name is empty");
+  if (s->scheme != "http" && s->scheme != "https") {
+    return d.Err(n, absl::StrCat("scheme \"", s->scheme, "\" not supported (http, https)"));
+  }
+  if (s->metrics_path.empty() || s->metrics_path[0] != '/') {
+    return d.Err(n, absl::StrCat("metrics_path \"", s->metrics_path, "\" must start with /"));
+  }
+  // Defaults from global, as Prometheus applies them.
+  if (s->scrape_interval_ms == 0) s->scrape_interval_ms = g.scrape_interval_ms;
+  if (s->scrape_timeout_ms == 0) {
+    s->scrape_timeout_ms = std::min(g.scrape_timeout_ms, s->scrape_interval_ms);
+  }
+  if (s->scrape_timeout_ms > s->scrape_interval_ms) {
+    return d.Err(n, absl::StrCat("scrape timeout greater than scrape interval for scrape config "
+                                 "with job name \"", s->job_name, "\""));
+  }
+  if (s->sample_limit == 0) s->sample_limit = g.sample_limit;
+  if (s->label_limit == 0) s->label_limit = g.label_limit;
+  if (s->label_name_length_limit == 0) s->label_name_length_limit = g.label_name_length_limit;
+  if (s->label_value_length_limit == 0) s->label_value_length_limit = g.label_value_length_limit;
+  if (s->body_size_limit == 0) s->body_size_limit = g.body_size_limit;
+  return absl::OkStatus();
+}
+
+absl::Status DecodeAlertmanager(const Decoder& d, const YAML::Node& n, AlertmanagerConfig* a) {
+  std::map<std::string, Decoder::FieldFn> f = {
+      {"scheme", [&](const YAML::Node& v) { return d.Scalar(v, "scheme", &a->scheme); }},
+      {"path_prefix", [&](const YAML::Node& v) { return d.Scalar(v, "path_prefix", &a->path_prefix); }},
+      {"timeout", [&](const YAML::Node& v) { return d.Duration(v, "timeout", &a->timeout_ms); }},
+      {"api_version", [&](const YAML::Node& v) { return d.Scalar(v, "api_version", &a->api_version); }},
+      {"static_configs", [&](const YAML::Node& v) {
+         return d.List<StaticConfig>(v, "static_configs", &a->static_configs,
+                                     [&](const YAML::Node& i, StaticConfig* o) { return DecodeStatic(d, i, o); });
+       }},
+      {"file_sd_configs", [&](const YAML::Node& v) {
+         return d.List<FileSdConfig>(v, "file_sd_configs", &a->file_sd_configs,
+                                     [&](const YAML::Node& i, FileSdConfig* o) { return DecodeFileSd(d, i, o); });
+       }},
+      {"relabel_configs", [&](const YAML::Node& v) {
+         return d.List<RelabelConfig>(v, "relabel_configs", &a->relabel_configs,
+                                      [&](const YAML::Node& i, RelabelConfig* o) { return DecodeRelabel(d, i, o); });
+       }},
+  };
+  PHAROS_RETURN_IF_ERROR(DecodeHttpFields(d, &a->http, &f));
+  PHAROS_RETURN_IF_ERROR(d.Map(n, "alertmanager config", f));
+  PHAROS_RETURN_IF_ERROR(ValidateHttp(d, n, &a->http));
+  if (a->api_version != "v2") {
+    return d.Err(n, absl::StrCat("unsupported Alertmanager api_version \"", a->api_version,
+                                 "\" (v2)"));
+  }
+  if (a->scheme != "http" && a->scheme != "https") {
+    return d.Err(n, absl::StrCat("scheme \"", a->scheme, "\" not supported (http, https)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DecodeConfig(const Decoder& d, const YAML::Node& root, Config* c) {
+  if (!root || root.IsNull()) return absl::OkStatus();  // an empty file is a valid config
+  if (!root.IsMap()) return d.Err(root, "config must be a mapping");
+  // global first: scrape configs take their defaults from it, whatever the key order.
+  GlobalConfig& g = c->global;
+  if (root["global"]) {
+    const YAML::Node gn = root["global"];
+    PHAROS_RETURN_IF_ERROR(d.Map(gn, "global", {
+        {"scrape_interval", [&](const YAML::Node& v) { return d.Duration(v, "scrape_interval", &g.scrape_interval_ms); }},
+        {"scrape_timeout", [&](const YAML::Node& v) { return d.Duration(v, "scrape_timeout", &g.scrape_timeout_ms); }},
+        {"evaluation_interval", [&](const YAML::Node& v) { return d.Duration(v, "evaluation_interval", &g.evaluation_interval_ms); }},
+        {"external_labels", [&](const YAML::Node& v) -> absl::Status {
+           PHAROS_RETURN_IF_ERROR(d.StringMap(v, "external_labels", &g.external_labels));
+           for (const auto& [k, val] : g.external_labels) {
+             if (k.empty() || k.rfind("__", 0) == 0) {
+               return d.Err(v, absl::StrCat("invalid external label name \"", k, "\""));
+             }
+           }
+           return absl::OkStatus();
+         }},
+        {"sample_limit", [&](const YAML::Node& v) { return d.Uint(v, "sample_limit", &g.sample_limit); }},
+        {"label_limit", [&](const YAML::Node& v) { return d.Uint(v, "label_limit", &g.label_limit); }},
+        {"label_name_length_limit", [&](const YAML::Node& v) { return d.Uint(v, "label_name_length_limit", &g.label_name_length_limit); }},
+        {"label_value_length_limit", [&](const YAML::Node& v) { return d.Uint(v, "label_value_length_limit", &g.label_value_length_limit); }},
+        {"body_size_limit", [&](const YAML::Node& v) { return d.Bytes(v, "body_size_limit", &g.body_size_limit); }},
+    }));
+    if (g.scrape_interval_ms <= 0) return d.Err(gn, "global scrape_interval must be positive");
+    if (g.evaluation_interval_ms <= 0) {
+      return d.Err(gn, "global evaluation_interval must be positive");
+    }
+    if (g.scrape_timeout_ms > g.scrape_interval_ms) {
+      if (gn["scrape_timeout"]) {
+        return d.Err(gn, "global scrape timeout greater than scrape interval");
+      }
+      g.scrape_timeout_ms = g.scrape_interval_ms;  // default timeout shrinks to fit
+    }
+  }
+  std::set<std::string> jobs;
+  return d.Map(root, "config", {
+      {"global", [](const YAML::Node&) { return absl::OkStatus(); }},
+      {"rule_files", [&](const YAML::Node& v) -> absl::Status {
+         PHAROS_RETURN_IF_ERROR(d.StringList(v, "rule_files", &c->rule_files));
+         // As Prometheus: wildcards only in the last path element.
+         const RE2 kRulePath(R"(^[^*]*(\*[^/]*)?$)");
+         for (const auto& f : c->rule_files) {
+           if (!RE2::FullMatch(f, kRulePath)) {
+             return d.Err(v, absl::StrCat("invalid rule file path \"", f, "\""));
+           }
+         }
+         return absl::OkStatus();
+       }},
+      {"scrape_configs", [&](const YAML::Node& v) -> absl::Status {
+         if (v.IsNull()) return absl::OkStatus();
+         if (!v.IsSequence()) return d.Err(v, "\"scrape_configs\" must be a list");
+         for (const auto& item : v) {
+           ScrapeConfig s;
+           PHAROS_RETURN_IF_ERROR(DecodeScrape(d, item, g, &s));
+           if (!jobs.insert(s.job_name).second) {
+             return d.Err(item, absl::StrCat("found multiple scrape configs with job name \"",
+                                             s.job_name, "\""));
+           }
+           c->scrape_configs.push_back(std::move(s));
+         }
+         return absl::OkStatus();
+       }},
+      {"alerting", [&](const YAML::Node& v) {
+         AlertingConfig* a = &c->alerting;
+         return d.Map(v, "alerting", {
+             {"alert_relabel_configs", [&](const YAML::Node& x) {
+                return d.List<RelabelConfig>(x, "alert_relabel_configs", &a->alert_relabel_configs,
+                                             [&](const YAML::Node& i, RelabelConfig* o) { return DecodeRelabel(d, i, o); });
+              }},
+             {"alertmanagers", [&](const YAML::Node& x) {
+                return d.List<AlertmanagerConfig>(x, "alertmanagers", &a->alertmanagers,
+                                                  [&](const YAML::Node& i, AlertmanagerConfig* o) { return DecodeAlertmanager(d, i, o); });
+              }},
+         });
+       }},
+      {"storage", [&](const YAML::Node& v) {
+         StorageConfig* s = &c->storage;
+         return d.Map(v, "storage", {
+             {"path", [&](const YAML::Node& x) { return d.Scalar(x, "path", &s->path); }},
+             {"retention", [&](const YAML::Node& x) {
+                return d.Map(x, "storage.retention", {
+                    {"time", [&](const YAML::Node& y) { return d.Duration(y, "time", &s->retention_time_ms); }},
+                    {"size", [&](const YAML::Node& y) { return d.Bytes(y, "size", &s->retention_size_bytes); }},
+                });
+              }},
+         });
+       }},
+  });
+}
+
+}  // namespace
+
+absl::StatusOr<Config> ParseConfig(std::string_view yaml_sv, std::string_view source_sv) {
+  absl::string_view yaml = Av(yaml_sv), source = Av(source_sv);
+  Config c;
+  c.source = std::string(source);
+  c.text = std::string(yaml);
+  Decoder d(source);
+  try {
+    YAML::Node root = YAML::Load(c.text);
+    PHAROS_RETURN_IF_ERROR(DecodeConfig(d, root, &c));
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp reports syntax errors by exception; this is the edge where they become Status.
+    if (e.mark.is_null()) {
+      return absl::InvalidArgumentError(absl::StrCat(source, ": ", e.msg));
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
+  }
+  return c;
+}
+
+absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat(path, ": cannot read config file: ",
+                                            std::strerror(errno)));
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseConfig(ss.str(), path);
+}
+
+std::string DefaultConfigText(std::string_view self_target) {
+  return absl::StrReplaceAll(kDefaultConfigTemplate, {{"{{SELF_TARGET}}", Av(self_target)}});
+}
+
+}  // namespace pharos::config

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds the release preset, and runs every test suite (unit,
+# integration, conformance) through ctest. `./test.sh -L unit` passes arguments to ctest.
+set -euo pipefail
+cd "$(dirname "$0")"
+scripts/install-deps.sh
+cmake --preset release >/dev/null
+cmake --build --preset release
+ctest --preset release "$@"
