@@ -15,6 +15,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 
+#include "fmt/core.h"
+
 namespace spdlog {
 class logger;
 namespace sinks {
@@ -53,3 +55,39 @@ class LogFactory {
 };
 
 }  // namespace pharos
+
+namespace pharos {
+
+// A log value written as a logfmt quoted string with ", \ and newlines escaped:
+//   log->error("msg=\"reload failed\" err={}", Quoted(status.message()));
+struct Quoted {
+  explicit Quoted(std::string_view s) : text(s) {}
+  template <typename S>
+  explicit Quoted(const S& s) : text(s.data(), s.size()) {}
+  std::string_view text;
+};
+
+}  // namespace pharos
+
+template <>
+struct fmt::formatter<pharos::Quoted> {
+  constexpr auto parse(fmt::format_parse_context& ctx) { return ctx.begin(); }
+  template <typename FormatContext>
+  auto format(const pharos::Quoted& q, FormatContext& ctx) const {
+    auto out = ctx.out();
+    *out++ = '"';
+    for (char c : q.text) {
+      if (c == '"' || c == '\\') {
+        *out++ = '\\';
+        *out++ = c;
+      } else if (c == '\n') {
+        *out++ = '\\';
+        *out++ = 'n';
+      } else {
+        *out++ = c;
+      }
+    }
+    *out++ = '"';
+    return out;
+  }
+};

@@ -75,7 +75,10 @@ void AppendFloat(std::string* out, double v) {
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
   std::string_view sci(buf, end - buf);  // [-]d[.ddd]e[+-]XX
   size_t e = sci.find('e');
-  int exp = std::atoi(sci.data() + e + 1);
+  int exp = 0;
+  const char* exp_begin = sci.data() + e + 1;
+  if (*exp_begin == '+') ++exp_begin;  // from_chars takes no leading '+'
+  std::from_chars(exp_begin, sci.data() + sci.size(), exp);
   if (exp < -4 || exp >= 6) {
     out->append(sci.substr(0, e + 2));  // mantissa and exponent sign
     std::string_view digits = sci.substr(e + 2);

@@ -84,7 +84,7 @@ class App {
     opts.log = logs_.Get("http");
     auto server = http::Server::Start(opts, &router_);
     if (!server.ok()) {
-      log_->error("msg=\"cannot start HTTP server\" err=\"{}\"", server.status().message());
+      log_->error("msg=\"cannot start HTTP server\" err={}", server.status().message());
       return 1;
     }
     server_ = std::move(*server);
@@ -93,7 +93,7 @@ class App {
 
     // Config: a bad config at startup is fatal, as in Prometheus.
     if (absl::Status s = Reload(); !s.ok()) {
-      log_->error("msg=\"error loading config\" err=\"{}\"", s.message());
+      log_->error("msg=\"error loading config\" err={}", s.message());
       server_->Stop();
       return 1;
     }
@@ -121,7 +121,7 @@ class App {
       if (ec) return;
       if (sig == SIGHUP) {
         if (absl::Status s = Reload(); !s.ok()) {
-          log_->error("msg=\"error reloading config\" err=\"{}\"", s.message());
+          log_->error("msg=\"error reloading config\" err={}", s.message());
         }
         WaitSignal(signals);
         return;
@@ -171,7 +171,7 @@ class App {
         [this, lifecycle_disabled](const Request&) {
           if (!flags_.enable_lifecycle) return lifecycle_disabled();
           if (absl::Status s = Reload(); !s.ok()) {
-            log_->error("msg=\"error reloading config\" err=\"{}\"", s.message());
+            log_->error("msg=\"error reloading config\" err={}", s.message());
             return Response::Text(500, absl::StrCat("failed to reload config: ", s.message(), "\n"));
           }
           return Response::Text(200, "");

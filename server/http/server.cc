@@ -343,7 +343,7 @@ void Server::Impl::DoAccept() {
   acceptor_->async_accept(ctx, [this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
-      log_->warn("msg=\"accept failed\" err=\"{}\"", ec.message());
+      log_->warn("msg=\"accept failed\" err={}", ec.message());
     } else {
       socket.set_option(tcp::no_delay(true), ec);
       std::make_shared<Session>(this, std::move(socket))->Start();

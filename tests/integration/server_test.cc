@@ -146,7 +146,7 @@ TEST_F(ServerTest, ReloadGoodAndBadConfig) {
   // SIGHUP reloads too.
   dir_.Write("pharos.yml", "scrape_configs: 5\n");
   proc_->Signal(SIGHUP);
-  ASSERT_TRUE(proc_->WaitForLog("error reloading config")) << proc_->Log();
+  ASSERT_TRUE(proc_->WaitForLog("must be a list")) << proc_->Log();
   EXPECT_THAT(HttpGet(port_, "/metrics").body,
               HasSubstr("pharos_config_last_reload_successful 0\n"));
   dir_.Write("pharos.yml", kGoodConfig);
