@@ -235,6 +235,7 @@ void EncodeDecimal(const IntBuffer& ints, int scale, ValueCodec codec, IntBuffer
 
 void EncodeXorValues(std::span<const double> vs, std::string* dst) {
   internal::BitWriter w;
+  w.Reserve(vs.size() * 10 + 8);  // At most 77 bits a value.
   internal::ValueEncoder enc;
   for (size_t i = 0; i < vs.size(); ++i) enc.Write(i, vs[i], &w);
   const std::string_view b = w.bytes();
@@ -454,70 +455,88 @@ bool EncodeColumnarWith(std::span<const int64_t> ts, std::span<const double> vs,
 
 }  // namespace internal
 
+namespace {
+
+// Keeps the smallest of several candidate sections, all encoded in place at the end of *dst
+// (no temporary strings): each new candidate is appended after the current best and moved over
+// it if smaller.
+class SmallestSection {
+ public:
+  explicit SmallestSection(std::string* dst) : dst_(dst), start_(dst->size()) {}
+
+  template <typename Codec, typename EncodeFn>
+  void Try(Codec codec, EncodeFn encode) {
+    const size_t begin = dst_->size();
+    encode(dst_);
+    const size_t len = dst_->size() - begin;
+    if (!have_ || len < best_len_) {
+      if (have_) std::memmove(dst_->data() + start_, dst_->data() + begin, len);
+      dst_->resize(start_ + len);
+      best_len_ = len;
+      best_codec_ = static_cast<uint8_t>(codec);
+      have_ = true;
+    } else {
+      dst_->resize(begin);
+    }
+  }
+
+  bool empty() const { return !have_; }
+  size_t size() const { return best_len_; }
+  uint8_t codec() const { return best_codec_; }
+
+ private:
+  std::string* dst_;
+  size_t start_;
+  size_t best_len_ = 0;
+  uint8_t best_codec_ = 0;
+  bool have_ = false;
+};
+
+}  // namespace
+
 void EncodeChunk(std::span<const int64_t> ts, std::span<const double> vs, std::string* dst) {
   if (ts.size() != vs.size() || ts.size() > kMaxChunkSamples) DieBadInput(ts.size(), vs.size());
   const size_t n = ts.size();
-  if (n == 0) {
-    PutHeader(Encoding::kColumnar, Codecs(TimestampCodec::kRegular, ValueCodec::kConst), ts, dst);
-    return;
-  }
+  const size_t codecs_pos = dst->size() + 1;
+  PutHeader(Encoding::kColumnar, Codecs(TimestampCodec::kRegular, ValueCodec::kConst), ts, dst);
+  if (n == 0) return;
   IntBuffer tmp;
 
   // Timestamp column: the smallest candidate.
-  TimestampCodec ts_codec = TimestampCodec::kRegular;
-  std::string ts_best, candidate;
+  SmallestSection ts_section(dst);
   if (IsRegular(ts)) {
-    EncodeTimestamps(ts, TimestampCodec::kRegular, &tmp, &ts_best);
+    ts_section.Try(TimestampCodec::kRegular, [&](std::string*) {});
   } else {
     for (TimestampCodec c : {TimestampCodec::kGrid, TimestampCodec::kDelta,
                              TimestampCodec::kDeltaOfDelta}) {
       if (c == TimestampCodec::kDeltaOfDelta && n < 3) continue;
-      candidate.clear();
-      EncodeTimestamps(ts, c, &tmp, &candidate);
-      if (ts_best.empty() || candidate.size() < ts_best.size()) {
-        ts_best.swap(candidate);
-        ts_codec = c;
-      }
+      ts_section.Try(c, [&](std::string* out) { EncodeTimestamps(ts, c, &tmp, out); });
     }
   }
 
   // Value column: the smallest candidate.
-  ValueCodec value_codec = ValueCodec::kXor;
-  std::string vs_best;
-  bool have_best = false;
-  auto consider = [&](ValueCodec c) {
-    if (!have_best || candidate.size() < vs_best.size()) {
-      vs_best.swap(candidate);
-      value_codec = c;
-      have_best = true;
-    }
-  };
+  SmallestSection vs_section(dst);
   if (AllSameBits(vs)) {
-    candidate.clear();
-    internal::PutFixed64(std::bit_cast<uint64_t>(vs[0]), &candidate);
-    consider(ValueCodec::kConst);
+    vs_section.Try(ValueCodec::kConst, [&](std::string* out) {
+      internal::PutFixed64(std::bit_cast<uint64_t>(vs[0]), out);
+    });
   }
   IntBuffer ints;
   int scale;
-  const bool decimal = ToDecimal(vs, &ints, &scale);
-  if (decimal) {
+  if (ToDecimal(vs, &ints, &scale)) {
     for (ValueCodec c : {ValueCodec::kDecimalDelta, ValueCodec::kDecimalDoD}) {
       if (c == ValueCodec::kDecimalDoD && n < 3) continue;
-      candidate.clear();
-      EncodeDecimal(ints, scale, c, &tmp, &candidate);
-      consider(c);
+      vs_section.Try(c, [&](std::string* out) { EncodeDecimal(ints, scale, c, &tmp, out); });
     }
   }
   // XOR rarely beats a decimal column; only try it when the decimal one is large.
-  if (!have_best || vs_best.size() > 2 * n) {
-    candidate.clear();
-    EncodeXorValues(vs, &candidate);
-    consider(ValueCodec::kXor);
+  if (vs_section.empty() || vs_section.size() > 2 * n) {
+    vs_section.Try(ValueCodec::kXor, [&](std::string* out) { EncodeXorValues(vs, out); });
   }
 
-  PutHeader(Encoding::kColumnar, Codecs(ts_codec, value_codec), ts, dst);
-  dst->append(ts_best);
-  dst->append(vs_best);
+  (*dst)[codecs_pos] = static_cast<char>(
+      Codecs(static_cast<TimestampCodec>(ts_section.codec()),
+             static_cast<ValueCodec>(vs_section.codec())));
 }
 
 absl::StatusOr<ChunkHeader> ReadChunkHeader(std::string_view chunk) {
@@ -575,17 +594,6 @@ bool ChunkIterator::Load() {
   loaded_ = true;
   err_ = DecodeChunk(chunk_, &ts_, &vs_);
   return err_.ok();
-}
-
-bool ChunkIterator::Next() {
-  if (!loaded_ && !Load()) return false;
-  if (!started_) {
-    started_ = true;
-    pos_ = 0;
-  } else if (pos_ < ts_.size()) {
-    ++pos_;
-  }
-  return pos_ < ts_.size();
 }
 
 bool ChunkIterator::Seek(int64_t t) {

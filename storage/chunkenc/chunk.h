@@ -78,7 +78,16 @@ class ChunkIterator {
   void Reset(std::string_view chunk);
 
   // Advances to the next sample; false at the end or on error.
-  bool Next();
+  bool Next() {
+    if (!loaded_ && !Load()) return false;
+    if (!started_) {
+      started_ = true;
+      pos_ = 0;
+    } else if (pos_ < ts_.size()) {
+      ++pos_;
+    }
+    return pos_ < ts_.size();
+  }
   // Advances to the first sample with timestamp >= t. If the current sample already qualifies
   // it stays put. Never moves backwards. False if there is no such sample or on error.
   bool Seek(int64_t t);

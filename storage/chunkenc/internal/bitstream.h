@@ -44,6 +44,11 @@ class BitWriter {
 
   void WriteBit(bool bit) { WriteBits(bit ? 1 : 0, 1); }
 
+  // Makes room for `bytes` bytes of output without further reallocation.
+  void Reserve(size_t bytes) {
+    if (buf_.size() < bytes + 9) Grow(bytes + 9);
+  }
+
   uint64_t num_bits() const { return nbits_; }
   // The written bytes; the last byte is zero-padded.
   std::string_view bytes() const { return std::string_view(buf_.data(), (nbits_ + 7) >> 3); }

@@ -107,7 +107,7 @@ std::string RoundTrip(const std::vector<int64_t>& ts, const std::vector<double>&
 
 ChunkHeader Header(const std::string& chunk) { return *ReadChunkHeader(chunk); }
 
-TEST(ChunkTest, Empty) {
+TEST(ChunkencChunkTest, Empty) {
   const std::string chunk = RoundTrip({}, {});
   EXPECT_EQ(chunk.size(), 3u);
   EXPECT_FALSE(MinTime(chunk).ok());
@@ -117,7 +117,7 @@ TEST(ChunkTest, Empty) {
   EXPECT_TRUE(it.Err().ok());
 }
 
-TEST(ChunkTest, SingleSample) {
+TEST(ChunkencChunkTest, SingleSample) {
   for (double v : SpecialFloats()) {
     for (int64_t t : {int64_t{0}, int64_t{-1}, std::numeric_limits<int64_t>::min(),
                       std::numeric_limits<int64_t>::max(), kStart}) {
@@ -126,7 +126,7 @@ TEST(ChunkTest, SingleSample) {
   }
 }
 
-TEST(ChunkTest, SpecialFloatsEverywhere) {
+TEST(ChunkencChunkTest, SpecialFloatsEverywhere) {
   const auto specials = SpecialFloats();
   std::mt19937_64 rng(11);
   for (size_t n : {2, 3, 120, 1000}) {
@@ -139,14 +139,14 @@ TEST(ChunkTest, SpecialFloatsEverywhere) {
   }
 }
 
-TEST(ChunkTest, StalenessMarkerInCounter) {
+TEST(ChunkencChunkTest, StalenessMarkerInCounter) {
   auto ts = ScrapeTimestamps(kStart, 120, 2, 1);
   auto vs = Values(SeriesKind::kIntCounter, 120, 2);
   vs[119] = std::bit_cast<double>(uint64_t{0x7ff0000000000002});
   RoundTrip(ts, vs);
 }
 
-TEST(ChunkTest, RandomBitPatterns) {
+TEST(ChunkencChunkTest, RandomBitPatterns) {
   std::mt19937_64 rng(5);
   for (int round = 0; round < 100; ++round) {
     const size_t n = 1 + rng() % 400;
@@ -160,7 +160,7 @@ TEST(ChunkTest, RandomBitPatterns) {
   }
 }
 
-TEST(ChunkTest, AdversarialTimestamps) {
+TEST(ChunkencChunkTest, AdversarialTimestamps) {
   const int64_t kMin = std::numeric_limits<int64_t>::min();
   const int64_t kMax = std::numeric_limits<int64_t>::max();
   RoundTrip({kMin, kMax}, {1, 2});
@@ -189,7 +189,7 @@ TEST(ChunkTest, AdversarialTimestamps) {
   }
 }
 
-TEST(ChunkTest, ValuesThatAreNotExactDecimals) {
+TEST(ChunkencChunkTest, ValuesThatAreNotExactDecimals) {
   std::vector<double> vs = {0.1 + 0.2, 0.3, 1.0 / 3, 0.1, 0.7 * 3, 1e-300, 123.456};
   RoundTrip(ScrapeTimestamps(kStart, vs.size(), 0, 0), vs);
   // Decimal candidates that need a big scale or overflow 2^53 once scaled.
@@ -203,7 +203,7 @@ TEST(ChunkTest, ValuesThatAreNotExactDecimals) {
   RoundTrip(ScrapeTimestamps(kStart, vs.size(), 0, 0), vs);
 }
 
-TEST(ChunkTest, RandomDecimals) {
+TEST(ChunkencChunkTest, RandomDecimals) {
   std::mt19937_64 rng(23);
   for (int round = 0; round < 300; ++round) {
     const size_t n = 1 + rng() % 300;
@@ -216,7 +216,7 @@ TEST(ChunkTest, RandomDecimals) {
   }
 }
 
-TEST(ChunkTest, RealisticKinds) {
+TEST(ChunkencChunkTest, RealisticKinds) {
   for (SeriesKind kind : {SeriesKind::kConstant, SeriesKind::kIntCounter,
                           SeriesKind::kDecimalCounter, SeriesKind::kIntGauge,
                           SeriesKind::kDecimalGauge, SeriesKind::kSparseCounter,
@@ -230,13 +230,13 @@ TEST(ChunkTest, RealisticKinds) {
   }
 }
 
-TEST(ChunkTest, CounterResets) {
+TEST(ChunkencChunkTest, CounterResets) {
   auto vs = Values(SeriesKind::kIntCounter, 120, 3);
   for (size_t i = 60; i < 120; ++i) vs[i] -= vs[60];
   RoundTrip(ScrapeTimestamps(kStart, 120, 2, 4), vs);
 }
 
-TEST(ChunkTest, PicksExpectedEncoding) {
+TEST(ChunkencChunkTest, PicksExpectedEncoding) {
   const auto regular = ScrapeTimestamps(kStart, 120, 0, 0);
   const auto jittered = ScrapeTimestamps(kStart, 120, 3, 1);
 
@@ -288,7 +288,7 @@ TEST(ChunkTest, PicksExpectedEncoding) {
   EXPECT_LE(c.size(), 30u);
 }
 
-TEST(ChunkTest, BeatsGorillaOnRealisticMix) {
+TEST(ChunkencChunkTest, BeatsGorillaOnRealisticMix) {
   size_t ours = 0, gorilla = 0, samples = 0;
   for (const auto& s : RealisticMix(300, 120, 99)) {
     std::string a, b;
@@ -306,7 +306,7 @@ TEST(ChunkTest, BeatsGorillaOnRealisticMix) {
   EXPECT_LT(ours_bps, 0.5 * gorilla_bps);
 }
 
-TEST(ChunkTest, IteratorSeek) {
+TEST(ChunkencChunkTest, IteratorSeek) {
   std::vector<int64_t> ts = {10, 20, 30, 40, 50};
   std::vector<double> vs = {1, 2, 3, 4, 5};
   std::string chunk;
@@ -350,7 +350,7 @@ TEST(ChunkTest, IteratorSeek) {
 
 // Every truncation and random corruption of valid chunks either decodes or returns an error;
 // it never crashes or reads out of bounds (run under ASan).
-TEST(ChunkTest, CorruptionAndTruncation) {
+TEST(ChunkencChunkTest, CorruptionAndTruncation) {
   std::vector<std::string> chunks;
   for (const auto& s : RealisticMix(40, 120, 7)) {
     chunks.emplace_back();
@@ -402,7 +402,7 @@ TEST(ChunkTest, CorruptionAndTruncation) {
   }
 }
 
-TEST(ChunkTest, RejectsHugeSampleCounts) {
+TEST(ChunkencChunkTest, RejectsHugeSampleCounts) {
   std::string chunk;
   chunk.push_back(static_cast<char>(Encoding::kColumnar));
   chunk.push_back(0);  // kRegular / kConst.

@@ -22,7 +22,7 @@ void ExpectRoundTrip(const std::vector<int64_t>& values) {
   EXPECT_EQ(r.Rest(), "tail");
 }
 
-TEST(PackedTest, Widths) {
+TEST(ChunkencPackedTest, Widths) {
   std::mt19937_64 rng(1);
   for (int w = 0; w <= 64; ++w) {
     for (size_t n : {1, 2, 63, 128, 129, 1000}) {
@@ -35,7 +35,7 @@ TEST(PackedTest, Widths) {
   }
 }
 
-TEST(PackedTest, Extremes) {
+TEST(ChunkencPackedTest, Extremes) {
   const int64_t kMin = std::numeric_limits<int64_t>::min();
   const int64_t kMax = std::numeric_limits<int64_t>::max();
   ExpectRoundTrip({kMin, kMax, 0, -1, 1, kMin, kMax});
@@ -43,7 +43,7 @@ TEST(PackedTest, Extremes) {
   ExpectRoundTrip(std::vector<int64_t>(300, kMax));
 }
 
-TEST(PackedTest, OutliersBecomeExceptions) {
+TEST(ChunkencPackedTest, OutliersBecomeExceptions) {
   std::vector<int64_t> v(120, 0);
   for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<int64_t>(i % 3) - 1;
   v[50] = 15000;
@@ -54,7 +54,7 @@ TEST(PackedTest, OutliersBecomeExceptions) {
   ExpectRoundTrip(v);
 }
 
-TEST(PackedTest, CorruptInputNeverCrashes) {
+TEST(ChunkencPackedTest, CorruptInputNeverCrashes) {
   std::mt19937_64 rng(9);
   std::vector<int64_t> out(1000);
   for (int i = 0; i < 20000; ++i) {

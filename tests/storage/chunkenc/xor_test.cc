@@ -62,7 +62,7 @@ void ExpectRoundTrip(const std::vector<int64_t>& ts, const std::vector<double>& 
   }
 }
 
-TEST(XorTest, Empty) {
+TEST(ChunkencXorTest, Empty) {
   XorAppender app;
   XorIterator it = app.Iterator();
   EXPECT_FALSE(it.Next());
@@ -70,7 +70,7 @@ TEST(XorTest, Empty) {
   ExpectRoundTrip({}, {});
 }
 
-TEST(XorTest, SpecialFloatsRoundTrip) {
+TEST(ChunkencXorTest, SpecialFloatsRoundTrip) {
   std::vector<double> vs = SpecialFloats();
   // Each special value next to every other one.
   std::vector<double> all;
@@ -86,7 +86,7 @@ TEST(XorTest, SpecialFloatsRoundTrip) {
   ExpectRoundTrip(ts, all);
 }
 
-TEST(XorTest, ExtremeTimestamps) {
+TEST(ChunkencXorTest, ExtremeTimestamps) {
   const int64_t kMin = std::numeric_limits<int64_t>::min();
   const int64_t kMax = std::numeric_limits<int64_t>::max();
   ExpectRoundTrip({kMin, kMax, kMin, 0, -1, kMax, kMax, kMin + 1},
@@ -95,7 +95,7 @@ TEST(XorTest, ExtremeTimestamps) {
                   {1, 1, 1, 1, 1, 1, 1, 1});
 }
 
-TEST(XorTest, DodBucketBoundaries) {
+TEST(ChunkencXorTest, DodBucketBoundaries) {
   std::vector<int64_t> ts = {0, 1000};
   for (int64_t dod : {int64_t{0}, int64_t{8191}, int64_t{-8192}, int64_t{8192}, int64_t{-8193},
                       int64_t{65535}, int64_t{-65536}, int64_t{65536}, int64_t{524287},
@@ -107,7 +107,7 @@ TEST(XorTest, DodBucketBoundaries) {
   ExpectRoundTrip(ts, std::vector<double>(ts.size(), 42.0));
 }
 
-TEST(XorTest, RandomRoundTrip) {
+TEST(ChunkencXorTest, RandomRoundTrip) {
   std::mt19937_64 rng(7);
   for (int round = 0; round < 200; ++round) {
     const size_t n = 1 + rng() % 300;
@@ -133,7 +133,7 @@ TEST(XorTest, RandomRoundTrip) {
   }
 }
 
-TEST(XorTest, IteratorWhileAppending) {
+TEST(ChunkencXorTest, IteratorWhileAppending) {
   XorAppender app;
   for (int i = 0; i < 500; ++i) {
     app.Append(i * 15000, i * 0.5);
@@ -147,7 +147,7 @@ TEST(XorTest, IteratorWhileAppending) {
   }
 }
 
-TEST(XorTest, Seek) {
+TEST(ChunkencXorTest, Seek) {
   XorAppender app;
   for (int i = 0; i < 10; ++i) app.Append(i * 10, i);
   XorIterator it = app.Iterator();
@@ -164,7 +164,7 @@ TEST(XorTest, Seek) {
   EXPECT_TRUE(it.Err().ok());
 }
 
-TEST(XorTest, ResetReusesAppender) {
+TEST(ChunkencXorTest, ResetReusesAppender) {
   XorAppender app;
   for (int i = 0; i < 100; ++i) app.Append(i, std::bit_cast<double>(~uint64_t{0} - i));
   app.Reset();
@@ -179,7 +179,7 @@ TEST(XorTest, ResetReusesAppender) {
   EXPECT_FALSE(it.Next());
 }
 
-TEST(XorTest, TruncatedStreamReportsError) {
+TEST(ChunkencXorTest, TruncatedStreamReportsError) {
   XorAppender app;
   std::mt19937_64 rng(3);
   for (int i = 0; i < 120; ++i) app.Append(i * 15000 + static_cast<int>(rng() % 7), rng() % 100 / 7.0);
