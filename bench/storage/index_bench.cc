@@ -93,9 +93,9 @@ void BM_Matcher(benchmark::State& state, MatchType type, const char* pattern) {
 BENCHMARK_CAPTURE(BM_Matcher, equal, MatchType::kEqual, "api-123.svc");
 BENCHMARK_CAPTURE(BM_Matcher, regex_literal, MatchType::kRegexMatch, "api-123\\.svc");
 BENCHMARK_CAPTURE(BM_Matcher, regex_prefix, MatchType::kRegexMatch, "api-.*");
-BENCHMARK_CAPTURE(BM_Matcher, regex_suffix, MatchType::kRegexMatch, ".*7.svc");
+BENCHMARK_CAPTURE(BM_Matcher, regex_suffix, MatchType::kRegexMatch, ".*7\\.svc");
 BENCHMARK_CAPTURE(BM_Matcher, regex_alternation, MatchType::kRegexMatch,
-                  "api-1.svc|db-2.svc|web-3.svc|cache-4.svc");
+                  "api-1\\.svc|db-2\\.svc|web-3\\.svc|cache-4\\.svc");
 BENCHMARK_CAPTURE(BM_Matcher, regex_general, MatchType::kRegexMatch, "(api|db)-[0-9]+7\\.svc");
 BENCHMARK_CAPTURE(BM_Matcher, regex_general_ci, MatchType::kRegexMatch, "(?i)API-.*");
 

@@ -24,9 +24,6 @@ bool EraseRef(std::vector<SeriesRef>& list, SeriesRef ref) {
   return true;
 }
 
-// Above this many lists a union is cheaper as concatenate + sort than as a heap merge.
-constexpr size_t kSortMergeThreshold = 32;
-
 void TopN(std::vector<IndexStatEntry>& v, size_t limit) {
   auto by_value = [](const IndexStatEntry& a, const IndexStatEntry& b) {
     return a.value != b.value ? a.value > b.value : a.name < b.name;
@@ -165,23 +162,32 @@ MemPostings::Lists MemPostings::ListsMatching(const Matcher& m) const {
   return out;
 }
 
-PostingsPtr MemPostings::MergeLists(const Lists& lists) {
-  if (lists.empty()) return EmptyPostings();
-  if (lists.size() == 1) return NewListPostings(lists.front());
-  if (lists.size() >= kSortMergeThreshold) {
-    // Lists of one label name are disjoint (a series has one value per name): no dedupe.
-    size_t total = 0;
-    for (const auto& l : lists) total += l.size();
-    std::vector<SeriesRef> out;
-    out.reserve(total);
-    for (const auto& l : lists) out.insert(out.end(), l.begin(), l.end());
-    std::sort(out.begin(), out.end());
-    return NewOwningListPostings(std::move(out));
+std::vector<SeriesRef> MemPostings::UnionLists(const Lists& lists, size_t total) const {
+  if (total == all_.size()) return all_;  // disjoint subsets of all_ covering it
+  if (lists.size() == 1) return {lists[0].begin(), lists[0].end()};
+  SeriesRef lo = lists[0].front(), hi = lists[0].back();
+  for (const auto& l : lists) {
+    lo = std::min(lo, l.front());
+    hi = std::max(hi, l.back());
   }
-  std::vector<PostingsPtr> its;
-  its.reserve(lists.size());
-  for (const auto& l : lists) its.push_back(NewListPostings(l));
-  return Merge(std::move(its));
+  std::vector<SeriesRef> out;
+  out.reserve(total);
+  if ((hi - lo) / 64 <= total + 1024) {
+    // Dense: set bits, then read them back in order.
+    std::vector<uint64_t> bits((hi - lo) / 64 + 1, 0);
+    for (const auto& l : lists) {
+      for (const SeriesRef r : l) bits[(r - lo) / 64] |= uint64_t{1} << ((r - lo) % 64);
+    }
+    for (size_t w = 0; w < bits.size(); ++w) {
+      for (uint64_t word = bits[w]; word != 0; word &= word - 1) {
+        out.push_back(lo + w * 64 + static_cast<SeriesRef>(__builtin_ctzll(word)));
+      }
+    }
+    return out;
+  }
+  for (const auto& l : lists) out.insert(out.end(), l.begin(), l.end());
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 PostingsPtr MemPostings::PostingsForMatchers(std::span<const Matcher> matchers) const {
@@ -192,45 +198,122 @@ PostingsPtr MemPostings::PostingsForMatchers(std::span<const Matcher> matchers) 
   for (const Matcher& m : matchers) {
     if (!m.MatchesEmpty()) must_be_set.insert(m.name());
   }
-  bool has_subtracting = false, has_intersecting = false;
-  for (const Matcher& m : matchers) {
-    const bool subtracting =
-        !must_be_set.contains(m.name()) || (m.IsNegative() && m.MatchesEmpty());
-    (subtracting ? has_subtracting : has_intersecting) = true;
-  }
+
+  // Each matcher becomes a step: keep the candidates found in its lists (intersect), or drop
+  // them (subtract). Semantics as Prometheus's tsdb PostingsForMatchers.
+  struct Step {
+    Lists lists;
+    size_t total = 0;
+    bool subtract = false;
+  };
+  std::vector<Step> steps;
+  steps.reserve(matchers.size());
+  bool has_intersecting = false;
 
   absl::ReaderMutexLock lock(&mu_);
-  std::vector<PostingsPtr> its;
-  std::vector<PostingsPtr> not_its;
-  // Only subtractions: start from every series.
-  if (has_subtracting && !has_intersecting) its.push_back(NewListPostings(all_));
-
   for (const Matcher& m : matchers) {
-    if (m.MatchesAll()) continue;  // =~".*" selects everything
-    if (must_be_set.contains(m.name())) {
-      if (m.IsNegative() && m.MatchesEmpty()) {
-        // l!="x", l!~"x.*" with l set elsewhere: subtract the series where l matches x.
-        Lists lists = ListsMatching(m.Inverse());
-        if (!lists.empty()) not_its.push_back(MergeLists(lists));
-      } else {
-        // l="x", l=~"x.+", l!="", l!~"": the series whose value matches.
-        Lists lists = ListsMatching(m);
-        if (lists.empty()) return EmptyPostings();
-        its.push_back(MergeLists(lists));
-      }
+    Step step;
+    if (!must_be_set.contains(m.name())) {
+      // m matches "" (l="", l!="x", l=~"x|", l=~".*"), so series lacking l match too:
+      // subtract the series whose value for l fails m.
+      if (m.MatchesAll()) continue;  // =~".*": nothing fails it
+      step.lists = ListsMatching(m.Inverse());
+      step.subtract = true;
+    } else if (m.IsNegative() && m.MatchesEmpty()) {
+      // l!="x" with l required by another matcher: subtract the series where l is x.
+      step.lists = ListsMatching(m.Inverse());
+      step.subtract = true;
     } else {
-      // m matches "" (e.g. l="", l!="x", l=~"x|"), so series lacking l match too: subtract
-      // the series whose value for l fails m.
-      Lists lists = ListsMatching(m.Inverse());
-      if (!lists.empty()) not_its.push_back(MergeLists(lists));
+      // l="x", l=~"x.+", l!="", l!~"": the series whose value matches.
+      has_intersecting = true;
+      step.lists = ListsMatching(m);
+      if (step.lists.empty()) return EmptyPostings();
     }
+    if (step.subtract && step.lists.empty()) continue;
+    for (const auto& l : step.lists) step.total += l.size();
+    steps.push_back(std::move(step));
   }
 
-  PostingsPtr result = Intersect(std::move(its));
-  if (!not_its.empty()) result = Without(std::move(result), Merge(std::move(not_its)));
-  auto refs = ExpandPostings(*result);
-  if (!refs.ok()) return ErrPostings(refs.status());
-  return NewOwningListPostings(*std::move(refs));
+  // Cheapest intersection first; it seeds the candidates, every other step filters them.
+  std::sort(steps.begin(), steps.end(), [](const Step& a, const Step& b) {
+    if (a.subtract != b.subtract) return !a.subtract;
+    return a.total < b.total;
+  });
+  std::vector<SeriesRef> cand;
+  size_t first = 0;
+  if (has_intersecting) {
+    cand = UnionLists(steps[0].lists, steps[0].total);
+    first = 1;
+  } else {
+    cand = all_;  // only subtractions: start from every series
+  }
+
+  std::vector<uint64_t> bits;
+  std::vector<uint8_t> hit;
+  for (size_t i = first; i < steps.size() && !cand.empty(); ++i) {
+    // The lists of one name are disjoint subsets of all_, so covering all_.size() refs means
+    // covering every series (e.g. __name__=~".+"): intersecting with it changes nothing.
+    if (!steps[i].subtract && steps[i].total == all_.size()) continue;
+    const uint8_t keep = steps[i].subtract ? 0 : 1;
+    size_t out = 0;
+    const SeriesRef lo = cand.front(), range = cand.back() - cand.front() + 1;
+    if (range / 64 <= cand.size() + 1024) {
+      // Dense refs: mark list members in a bitmap over the candidates' range. No searching.
+      bits.assign(range / 64 + 1, 0);
+      for (const auto& list : steps[i].lists) MarkBits(cand, list, bits);
+      for (const SeriesRef c : cand) {
+        const SeriesRef b = c - lo;
+        if (((bits[b / 64] >> (b % 64)) & 1) == keep) cand[out++] = c;
+      }
+    } else {
+      hit.assign(cand.size(), 0);
+      for (const auto& list : steps[i].lists) MarkPresent(cand, list, hit);
+      for (size_t k = 0; k < cand.size(); ++k) {
+        if (hit[k] == keep) cand[out++] = cand[k];
+      }
+    }
+    cand.resize(out);
+  }
+  return NewOwningListPostings(std::move(cand));
+}
+
+void MemPostings::MarkBits(std::span<const SeriesRef> cand, std::span<const SeriesRef> list,
+                           std::vector<uint64_t>& bits) {
+  if (list.empty()) return;
+  const SeriesRef lo = cand.front(), hi = cand.back();
+  auto set = [&](SeriesRef r) { bits[(r - lo) / 64] |= uint64_t{1} << ((r - lo) % 64); };
+  if (list.size() > cand.size() * 8) {
+    // Long list: gallop through it once per candidate.
+    auto p = NewListPostings(list);
+    for (const SeriesRef c : cand) {
+      if (!p->Seek(c)) return;
+      if (p->At() == c) set(c);
+    }
+    return;
+  }
+  for (auto it = std::lower_bound(list.begin(), list.end(), lo); it != list.end() && *it <= hi;
+       ++it) {
+    set(*it);
+  }
+}
+
+void MemPostings::MarkPresent(std::span<const SeriesRef> cand, std::span<const SeriesRef> list,
+                              std::vector<uint8_t>& hit) {
+  if (list.empty() || cand.empty()) return;
+  if (list.size() * 16 < cand.size()) {
+    // Short list: binary search each of its refs among the candidates.
+    for (SeriesRef r : list) {
+      auto it = std::lower_bound(cand.begin(), cand.end(), r);
+      if (it != cand.end() && *it == r) hit[static_cast<size_t>(it - cand.begin())] = 1;
+    }
+    return;
+  }
+  // Otherwise seek through the list for each candidate (galloping via ListPostings::Seek).
+  auto p = NewListPostings(list);
+  for (size_t k = 0; k < cand.size(); ++k) {
+    if (!p->Seek(cand[k])) return;
+    if (p->At() == cand[k]) hit[k] = 1;
+  }
 }
 
 IndexStats MemPostings::Stats(size_t limit) const {

@@ -4,8 +4,12 @@
 //
 // Locking: one reader/writer absl::Mutex. Add/Delete take it exclusively once per call (label
 // strings are interned beforehand, outside it, in the sharded SymbolTable); lookups and
-// PostingsForMatchers share it, and evaluate their lazy iterator tree over the lists in place,
-// copying only the final result out. New-series creation is rare next to sample appends (which
+// PostingsForMatchers share it and read the lists in place, copying only the result out.
+//
+// PostingsForMatchers orders the matchers by exact cardinality (sum of the matched lists'
+// lengths), seeds the candidates from the cheapest intersecting one and filters them through
+// the others (binary search or galloping, whichever is cheaper per list), so a selective
+// matcher bounds the work even when another matcher spans thousands of values. New-series creation is rare next to sample appends (which
 // never touch this index), so one RW lock is simpler than striping and keeps queries consistent.
 //
 // Memory: each label of a series costs one 8-byte ref in one postings vector (plus vector
@@ -86,7 +90,15 @@ class MemPostings {
 
   // The lists of `m.name()`'s values matched by m; requires mu_ (shared).
   Lists ListsMatching(const Matcher& m) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  static PostingsPtr MergeLists(const Lists& lists);
+  // Sorted union of one name's (disjoint, non-empty) lists holding `total` refs; requires mu_.
+  std::vector<SeriesRef> UnionLists(const Lists& lists, size_t total) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Sets the bit (r - cand.front()) for each list ref r within the candidates' range.
+  static void MarkBits(std::span<const SeriesRef> cand, std::span<const SeriesRef> list,
+                       std::vector<uint64_t>& bits);
+  // Sets hit[k] for each cand[k] present in list (both sorted).
+  static void MarkPresent(std::span<const SeriesRef> cand, std::span<const SeriesRef> list,
+                          std::vector<uint8_t>& hit);
 
   SymbolTable symbols_;
   mutable absl::Mutex mu_;

@@ -248,28 +248,31 @@ Labels::Labels(const Labels& other) noexcept : rep_(other.rep_) {
   if (rep_ != nullptr) rep_->refs.fetch_add(1, std::memory_order_relaxed);
 }
 
-Labels& Labels::operator=(const Labels& other) noexcept {
-  if (other.rep_ != nullptr) other.rep_->refs.fetch_add(1, std::memory_order_relaxed);
-  this->~Labels();
-  rep_ = other.rep_;
-  return *this;
-}
-
-Labels& Labels::operator=(Labels&& other) noexcept {
-  if (this != &other) {
-    this->~Labels();
-    rep_ = std::exchange(other.rep_, nullptr);
-  }
-  return *this;
-}
-
-Labels::~Labels() {
+void Labels::Unref() noexcept {
   if (rep_ != nullptr && rep_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
     rep_->~Rep();
     ::operator delete(rep_);
   }
   rep_ = nullptr;
 }
+
+Labels& Labels::operator=(const Labels& other) noexcept {
+  Rep* rep = other.rep_;  // read first: `other` may be *this
+  if (rep != nullptr) rep->refs.fetch_add(1, std::memory_order_relaxed);
+  Unref();
+  rep_ = rep;
+  return *this;
+}
+
+Labels& Labels::operator=(Labels&& other) noexcept {
+  if (this != &other) {
+    Unref();
+    rep_ = std::exchange(other.rep_, nullptr);
+  }
+  return *this;
+}
+
+Labels::~Labels() { Unref(); }
 
 size_t Labels::size() const { return rep_ == nullptr ? 0 : rep_->n; }
 Label Labels::operator[](size_t i) const { return rep_->At(i); }

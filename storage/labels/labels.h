@@ -3,8 +3,9 @@
 // Label sets: the identity of a series.
 //
 // `Labels` is an immutable, name-sorted set of (name, value) pairs held in one reference-counted
-// heap block (header + 8 bytes of offsets per label + the string bytes), so copying is one atomic
-// increment and a series costs about `16 + 8 * n + sum(len(name) + len(value))` bytes.
+// heap block (8-byte header + 8 bytes of offsets per label + the string bytes), so copying is
+// one atomic increment and a set costs `8 + 8 * n + sum(len(name) + len(value))` bytes plus
+// the allocator's overhead. Iteration yields Label by value: `for (const Label& l : labels)`.
 // `Label` is a pair of string_views into that block (or into caller storage while building).
 
 #include <cstddef>
@@ -93,6 +94,7 @@ class Labels {
   struct Rep;
   explicit Labels(Rep* rep) : rep_(rep) {}
   static Rep* Build(std::vector<Label>& sorted_nonempty);
+  void Unref() noexcept;
   friend class LabelsBuilder;
 
   Rep* rep_ = nullptr;

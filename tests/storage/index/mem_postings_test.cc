@@ -138,8 +138,12 @@ std::string Describe(const std::vector<Matcher>& ms) {
   return s + "}";
 }
 
-TEST(MemPostingsRandomTest, PostingsForMatchersEqualsBruteForce) {
-  std::mt19937_64 rng(1234);
+// Param: distance between consecutive refs (1 = dense, large = sparse: other code paths).
+class MemPostingsRandomTest : public ::testing::TestWithParam<SeriesRef> {};
+
+TEST_P(MemPostingsRandomTest, PostingsForMatchersEqualsBruteForce) {
+  const SeriesRef stride = GetParam();
+  std::mt19937_64 rng(1234 + stride);
   const std::vector<Labels> series = RandomSeries(rng, 3000);
   std::vector<bool> alive(series.size(), true);
   MemPostings ix;
@@ -147,15 +151,16 @@ TEST(MemPostingsRandomTest, PostingsForMatchersEqualsBruteForce) {
   std::vector<size_t> order(series.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::shuffle(order.begin(), order.end(), rng);
-  for (size_t i : order) ix.Add(i, series[i]);
+  for (size_t i : order) ix.Add(i * stride, series[i]);
 
   auto check_all = [&](int rounds) {
     for (int r = 0; r < rounds; ++r) {
       std::vector<Matcher> ms;
       const int n = 1 + static_cast<int>(rng() % 3);
       for (int k = 0; k < n; ++k) ms.push_back(RandomMatcher(rng));
-      ASSERT_EQ(Expand(ix.PostingsForMatchers(ms)), BruteForce(series, alive, ms))
-          << Describe(ms);
+      std::vector<SeriesRef> want = BruteForce(series, alive, ms);
+      for (SeriesRef& r : want) r *= stride;
+      ASSERT_EQ(Expand(ix.PostingsForMatchers(ms)), want) << Describe(ms);
     }
   };
   check_all(2000);
@@ -166,9 +171,9 @@ TEST(MemPostingsRandomTest, PostingsForMatchersEqualsBruteForce) {
     if (i % 3 == 0) {
       alive[i] = false;
       if (i % 2 == 0) {
-        ix.Delete(i, series[i]);
+        ix.Delete(i * stride, series[i]);
       } else {
-        bulk.insert(i);
+        bulk.insert(i * stride);
       }
     }
   }
@@ -179,6 +184,9 @@ TEST(MemPostingsRandomTest, PostingsForMatchersEqualsBruteForce) {
   for (bool a : alive) n_alive += a;
   EXPECT_EQ(ix.NumSeries(), n_alive);
 }
+
+INSTANTIATE_TEST_SUITE_P(Strides, MemPostingsRandomTest,
+                         ::testing::Values(SeriesRef{1}, SeriesRef{7}, SeriesRef{1'000'003}));
 
 TEST(MemPostingsConcurrencyTest, AddsWhileReading) {
   MemPostings ix;
