@@ -104,7 +104,8 @@ struct SelectHints {
 class Querier {
  public:
   virtual ~Querier() = default;
-  // Series with at least one sample in [mint, maxt] matching every matcher.
+  // Series matching every matcher that have data in a day partition overlapping
+  // [mint, maxt]; a series' iterator may hold no sample inside the range itself.
   virtual std::unique_ptr<SeriesSet> Select(std::span<const Matcher> matchers,
                                             const SelectHints& hints = {}) const = 0;
   // Sorted label names / values of series matching `matchers` (all series if empty) in range.
