@@ -113,10 +113,6 @@ class Lexer {
       out.push_back(std::move(t));
       if (type == TokenType::kEof || type == TokenType::kError) break;
     }
-    // Error tokens own their message; point text at it after the vector stops moving.
-    for (Token& t : out) {
-      if (t.type == TokenType::kError) t.text = t.error;
-    }
     return out;
   }
 
@@ -135,6 +131,7 @@ class Lexer {
     Token t;
     t.type = TokenType::kError;
     t.pos = static_cast<int32_t>(at);
+    t.text = in_.substr(at, 0);
     t.error = std::move(msg);
     return t;
   }
@@ -299,7 +296,7 @@ class Lexer {
       while (true) {
         if (AtEnd()) return Error(start, "unterminated raw string");
         size_t len;
-        if (DecodeRune(in_, pos_, &len) < 0) return Error(pos_, "invalid UTF-8 rune");
+        if (DecodeRune(in_, pos_, &len) < 0) return Error(start, "invalid UTF-8 rune");
         char c = Peek();
         pos_ += len;
         if (c == '`') break;
@@ -322,8 +319,8 @@ class Lexer {
             for (int i = 0; i < n; ++i) {
               if (!IsHex(Peek())) {
                 if (AtEnd() || Peek() == '\n') return Error(start, "unterminated quoted string");
-                return Error(pos_, "illegal character " + QuoteChar(in_, pos_) +
-                                       " in escape sequence");
+                return Error(start, "illegal character " + QuoteChar(in_, pos_) +
+                                        " in escape sequence");
               }
               ++pos_;
             }
@@ -333,20 +330,22 @@ class Lexer {
             for (int i = 0; i < 2; ++i) {
               if (Peek() < '0' || Peek() > '7') {
                 if (AtEnd() || Peek() == '\n') return Error(start, "unterminated quoted string");
-                return Error(pos_, "illegal character " + QuoteChar(in_, pos_) +
-                                       " in escape sequence");
+                return Error(start, "illegal character " + QuoteChar(in_, pos_) +
+                                        " in escape sequence");
               }
               ++pos_;
             }
             break;
           default:
             if (e == quote) break;
-            return Error(pos_ - 2, "unknown escape sequence " + QuoteChar(in_, pos_ - 1));
+            return Error(start, absl::StrFormat("unknown escape sequence U+%04X ",
+                                                   static_cast<unsigned char>(e)) +
+                                       QuoteChar(in_, pos_ - 1));
         }
         continue;
       }
       size_t len;
-      if (DecodeRune(in_, pos_, &len) < 0) return Error(pos_, "invalid UTF-8 rune");
+      if (DecodeRune(in_, pos_, &len) < 0) return Error(start, "invalid UTF-8 rune");
       pos_ += len;
       if (c == quote) break;
     }
@@ -371,8 +370,9 @@ class Lexer {
   Token NumberOrDuration() {
     size_t start = pos_;
     bool hex = false;
-    if (Peek() == '0' && (Peek(1) == 'x' || Peek(1) == 'X') && IsHex(Peek(2))) {
-      pos_ += 2;
+    if (Peek() == '0' && (Peek(1) == 'x' || Peek(1) == 'X') &&
+        (IsHex(Peek(2)) || (Peek(2) == '_' && IsHex(Peek(3))))) {
+      pos_ += Peek(2) == '_' ? 3 : 2;  // 0x_1F == 0x1F (Go syntax)
       hex = true;
     }
     ScanDigits(hex);
@@ -402,7 +402,7 @@ class Lexer {
       ok = unit("smhdw");
     }
     if (ok && !IsAlnum(Peek()) && Peek() != '.') return Make(TokenType::kDuration, start);
-    if (!AtEnd()) ++pos_;
+    if (IsAlnum(Peek()) || Peek() == '.') ++pos_;  // the offending character, as Prometheus
     return Error(start, absl::StrCat("bad number or duration syntax: ",
                                      QuoteString(in_.substr(start, pos_ - start))));
   }

@@ -14,7 +14,7 @@ namespace pharos::promql {
 
 enum class TokenType {
   kEof,
-  kError,             // text() is the message
+  kError,             // `error` holds the message
   kIdentifier,        // foo, sum, by, offset (keywords are classified by the parser)
   kMetricIdentifier,  // foo:bar
   kNumber,            // 1, 1.5e3, 0x1F, Inf, NaN (no sign)
@@ -35,8 +35,8 @@ enum class TokenType {
 struct Token {
   TokenType type = TokenType::kEof;
   int32_t pos = 0;        // byte offset of the first character
-  std::string_view text;  // slice of the input (for kError: points into `error`)
-  std::string error;      // kError only
+  std::string_view text;  // slice of the input (empty for kError)
+  std::string error;      // kError only: the message
 
   int32_t end() const { return pos + static_cast<int32_t>(text.size()); }
 };

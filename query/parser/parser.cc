@@ -436,7 +436,9 @@ class Parser {
     if (type == MatchType::kRegexMatch || type == MatchType::kRegexNoMatch) {
       RE2 re("^(?s:" + value + ")$", RE2::Quiet);
       if (!re.ok()) {
-        return Error(TokRange(vt), internal::Cat("error parsing regexp: ", re.error()));
+        RE2 bare(value, RE2::Quiet);  // for an error text that does not show our anchoring
+        return Error(TokRange(vt), internal::Cat("error parsing regexp: ",
+                                                 bare.ok() ? re.error() : bare.error()));
       }
     }
     vs.matchers.push_back({type, std::move(name), std::move(value)});
@@ -935,7 +937,10 @@ class Parser {
       secs *= sign;
       if (std::isnan(secs) || std::isinf(secs) || secs * 1000 >= 9.223372036854775e18 ||
           secs * 1000 <= -9.223372036854775e18) {
-        return Error(e.pos, absl::StrFormat("timestamp out of bounds for @ modifier: %f", secs));
+        std::string shown = std::isnan(secs)   ? "NaN"
+                            : std::isinf(secs) ? (secs > 0 ? "+Inf" : "-Inf")
+                                               : absl::StrFormat("%f", secs);
+        return Error(e.pos, internal::Cat("timestamp out of bounds for @ modifier: ", shown));
       }
       ts_ms = static_cast<int64_t>(std::round(secs * 1000));
     }

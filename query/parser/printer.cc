@@ -126,10 +126,10 @@ std::string FormatSelectorBody(const VectorSelector& vs) {
   std::sort(parts.begin(), parts.end());
   if (!vs.name.empty() && !IsLegacyMetricName(vs.name)) {
     parts.insert(parts.begin(), QuoteString(vs.name));
-    return internal::Cat("{", absl::StrJoin(parts, ", "), "}");
+    return internal::Cat("{", absl::StrJoin(parts, ","), "}");
   }
   if (parts.empty()) return vs.name;
-  return internal::Cat(vs.name, "{", absl::StrJoin(parts, ", "), "}");
+  return internal::Cat(vs.name, "{", absl::StrJoin(parts, ","), "}");
 }
 
 std::string FormatExtended(const VectorSelector& vs) {
@@ -253,7 +253,13 @@ std::string Format(const Expr& e) {
     }
     case ExprKind::kBinary: {
       const auto& b = e.As<BinaryExpr>();
-      return internal::Cat(Format(*b.lhs), " ", BinaryOpText(b), " ", Format(*b.rhs));
+      std::string lhs = Format(*b.lhs);
+      if (b.op == BinaryOp::kPow && b.lhs->kind() == ExprKind::kNumberLiteral &&
+          (lhs[0] == '+' || lhs[0] == '-')) {
+        // A signed literal before ^ would re-parse as a unary expression: -1 ^ 2 is -(1 ^ 2).
+        lhs = lhs == "+Inf" ? "Inf" : internal::Cat("(", lhs, ")");
+      }
+      return internal::Cat(lhs, " ", BinaryOpText(b), " ", Format(*b.rhs));
     }
     case ExprKind::kAggregate: {
       const auto& a = e.As<AggregateExpr>();
