@@ -134,7 +134,10 @@ struct VectorSelector : Expr {
   std::string name;                    // empty when only {…} was written
   std::vector<LabelMatcher> matchers;  // includes __name__="name" when name is set
   int64_t original_offset_ms = 0;      // as written; negative for `offset -5m`
-  std::unique_ptr<DurationExpr> offset_expr;  // set when the offset is a non-constant expression
+  // Set when the offset was written as a duration expression rather than a single literal.
+  // If offset_expr->IsConstant(), original_offset_ms already holds its value; otherwise the
+  // engine evaluates it (EvalDurationSeconds) once per query.
+  std::unique_ptr<DurationExpr> offset_expr;
   AtKind at = AtKind::kNone;
   int64_t at_timestamp_ms = 0;  // when at == kTimestamp
   bool anchored = false;        // experimental range modifiers
@@ -147,7 +150,7 @@ struct MatrixSelector : Expr {
   MatrixSelector() : Expr(kKind) {}
   ExprPtr vector_selector;  // always a VectorSelector in a checked tree; holds offset and @
   int64_t range_ms = 0;
-  std::unique_ptr<DurationExpr> range_expr;  // set when the range is a non-constant expression
+  std::unique_ptr<DurationExpr> range_expr;  // like VectorSelector::offset_expr
 
   const VectorSelector& selector() const { return vector_selector->As<VectorSelector>(); }
 };
@@ -159,6 +162,7 @@ struct SubqueryExpr : Expr {
   int64_t range_ms = 0;
   int64_t step_ms = 0;  // 0: default evaluation interval
   int64_t original_offset_ms = 0;
+  // Like VectorSelector::offset_expr: set when written as duration expressions.
   std::unique_ptr<DurationExpr> range_expr;
   std::unique_ptr<DurationExpr> step_expr;
   std::unique_ptr<DurationExpr> offset_expr;

@@ -47,14 +47,14 @@ std::vector<Token> Lex(std::string_view input);
 
 // Go-style unquoting of a "…", '…' or `…` literal (Prometheus strutil.Unquote): \a \b \f \n
 // \r \t \v \\ \" or \' (matching quote), \NNN octal, \xHH, \uHHHH, \UHHHHHHHH.
-absl::StatusOr<std::string> UnquoteString(std::string_view quoted);
+[[nodiscard]] absl::StatusOr<std::string> UnquoteString(std::string_view quoted);
 
 // Number literal text (as lexed, without sign) to its value, Go ParseInt(base 0) then
 // ParseFloat semantics: 010 == 8, 0x1F == 31, 1_000 == 1000, Inf, NaN.
-absl::StatusOr<double> ParseNumberLiteral(std::string_view text);
+[[nodiscard]] absl::StatusOr<double> ParseNumberLiteral(std::string_view text);
 
 // Prometheus model.ParseDuration: "1y2w3d4h5m6s7ms" (units in that order, each once) or "0".
-absl::StatusOr<int64_t> ParseDurationMs(std::string_view text);
+[[nodiscard]] absl::StatusOr<int64_t> ParseDurationMs(std::string_view text);
 
 // model.Duration.String(): 90000 -> "1m30s", 0 -> "0s". Requires ms >= 0.
 std::string FormatDurationMs(int64_t ms);

@@ -200,7 +200,7 @@ class Parser {
     return t;
   }
 
-  absl::Status Error(PosRange r, std::string_view msg) const {
+  [[nodiscard]] absl::Status Error(PosRange r, std::string_view msg) const {
     int32_t pos = r.start;
     if (pos < 0 || static_cast<size_t>(pos) > input_.size()) {
       return absl::InvalidArgumentError(internal::Cat("invalid position: parse error: ", msg));
@@ -217,7 +217,7 @@ class Parser {
         internal::Cat(line, ":", pos - last_break, ": parse error: ", msg));
   }
 
-  absl::Status Unexpected(const Token& t, std::string_view context, std::string_view expected) const {
+  [[nodiscard]] absl::Status Unexpected(const Token& t, std::string_view context, std::string_view expected) const {
     if (t.type == TokenType::kError) return Error(TokRange(t), t.error);
     std::string msg = internal::Cat("unexpected ", Describe(t));
     if (!context.empty()) internal::CatAppend(&msg, " in ", context);
@@ -225,7 +225,7 @@ class Parser {
     return Error(TokRange(t), msg);
   }
 
-  absl::Status Expect(TokenType type, std::string_view context, std::string_view expected) {
+  [[nodiscard]] absl::Status Expect(TokenType type, std::string_view context, std::string_view expected) {
     if (Peek().type != type) return Unexpected(Peek(), context, expected);
     Next();
     return absl::OkStatus();
@@ -399,7 +399,7 @@ class Parser {
     return ExprPtr(std::move(vs));
   }
 
-  absl::Status ParseLabelMatcher(VectorSelector& vs) {
+  [[nodiscard]] absl::Status ParseLabelMatcher(VectorSelector& vs) {
     const Token& name_tok = Peek();
     std::string name;
     if (name_tok.type == TokenType::kIdentifier) {
@@ -566,7 +566,7 @@ class Parser {
 
   // ---- Binary operator modifiers ------------------------------------------------------------
 
-  absl::Status ParseBinaryModifiers(BinaryExpr& bin) {
+  [[nodiscard]] absl::Status ParseBinaryModifiers(BinaryExpr& bin) {
     VectorMatching vm;
     if (IsWord(Peek(), "bool")) {
       Next();
@@ -650,6 +650,14 @@ class Parser {
 
   absl::StatusOr<DurationValue> ToDurationValue(std::unique_ptr<DurationExpr> d) {
     DurationValue v;
+    // A signed literal (offset -5m) is still a literal.
+    if ((d->op == DurationExpr::Op::kNeg || d->op == DurationExpr::Op::kPos) &&
+        d->lhs->op == DurationExpr::Op::kLiteral) {
+      auto lit = std::move(d->lhs);
+      if (d->op == DurationExpr::Op::kNeg) lit->value = -lit->value;
+      lit->pos.start = d->pos.start;
+      d = std::move(lit);
+    }
     if (d->IsConstant()) {
       double secs = EvalDurationSeconds(*d, 0, 0);
       if (std::isnan(secs) || std::isinf(secs)) {
@@ -660,6 +668,8 @@ class Parser {
     if (d->op != DurationExpr::Op::kLiteral) v.expr = std::move(d);
     return v;
   }
+
+  static bool IsConstant(const DurationValue& v) { return !v.expr || v.expr->IsConstant(); }
 
   absl::StatusOr<ExprPtr> ParseRangeOrSubquery(ExprPtr e) {
     Token open = Next();
@@ -683,7 +693,7 @@ class Parser {
         err = "no @ modifiers allowed before range";
       }
       if (!err.empty()) return Error({open.pos, close.end()}, err);
-      if (!range.expr && range.ms <= 0) {
+      if (IsConstant(range) && range.ms <= 0) {
         return Error(range_pos, "duration must be greater than 0");
       }
       auto m = std::make_unique<MatrixSelector>();
@@ -698,7 +708,7 @@ class Parser {
     }
     Next();
     auto sq = std::make_unique<SubqueryExpr>();
-    if (!range.expr && range.ms <= 0) return Error(range_pos, "duration must be greater than 0");
+    if (IsConstant(range) && range.ms <= 0) return Error(range_pos, "duration must be greater than 0");
     sq->range_ms = range.ms;
     sq->range_expr = std::move(range.expr);
     if (Peek().type != TokenType::kRightBracket) {
@@ -708,7 +718,7 @@ class Parser {
       PHAROS_ASSIGN_OR_RETURN(auto step_expr, ParseDurationOperand(/*in_brackets=*/true));
       PosRange step_pos = step_expr->pos;
       PHAROS_ASSIGN_OR_RETURN(DurationValue step, ToDurationValue(std::move(step_expr)));
-      if (!step.expr && step.ms <= 0) return Error(step_pos, "duration must be greater than 0");
+      if (IsConstant(step) && step.ms <= 0) return Error(step_pos, "duration must be greater than 0");
       sq->step_ms = step.ms;
       sq->step_expr = std::move(step.expr);
       if (Peek().type != TokenType::kRightBracket) {
@@ -859,7 +869,7 @@ class Parser {
     return Unexpected(t, "duration expression", "number or duration");
   }
 
-  absl::Status ParseOffset(Expr& e) {
+  [[nodiscard]] absl::Status ParseOffset(Expr& e) {
     Next();  // offset
     const Token& t = Peek();
     std::unique_ptr<DurationExpr> d;
@@ -904,7 +914,7 @@ class Parser {
     return absl::OkStatus();
   }
 
-  absl::Status ParseAt(Expr& e) {
+  [[nodiscard]] absl::Status ParseAt(Expr& e) {
     Next();  // @
     const Token& t = Peek();
     AtKind kind = AtKind::kTimestamp;
@@ -968,7 +978,7 @@ class Parser {
     return absl::OkStatus();
   }
 
-  absl::Status ParseExtendedRangeModifier(Expr& e) {
+  [[nodiscard]] absl::Status ParseExtendedRangeModifier(Expr& e) {
     Token kw = Next();
     bool anchored = IsWord(kw, "anchored");
     std::string name = anchored ? "anchored" : "smoothed";
@@ -994,7 +1004,7 @@ class Parser {
 
   // ---- Type checking (Prometheus parser.checkAST) -------------------------------------------
 
-  absl::Status ExpectType(Expr& e, ValueType want, std::string_view context) {
+  [[nodiscard]] absl::Status ExpectType(Expr& e, ValueType want, std::string_view context) {
     PHAROS_ASSIGN_OR_RETURN(ValueType got, Check(e));
     if (got != want) {
       return Error(e.pos, internal::Cat("expected type ", DocumentedType(want), " in ", context,
