@@ -294,7 +294,7 @@ class Parser {
         Token tok = Next();
         auto n = std::make_unique<NumberLiteral>();
         absl::StatusOr<double> v = ParseNumberLiteral(tok.text);
-        if (!v.ok()) return Error(TokRange(tok), std::string(v.status().message()));
+        if (!v.ok()) return Error(TokRange(tok), internal::Cat("error parsing number: ", std::string(v.status().message())));
         n->value = *v;
         n->pos = TokRange(tok);
         return ExprPtr(std::move(n));
@@ -362,7 +362,10 @@ class Parser {
 
   absl::StatusOr<std::string> Unquote(const Token& tok) const {
     absl::StatusOr<std::string> s = UnquoteString(tok.text);
-    if (!s.ok()) return Error(TokRange(tok), std::string(s.status().message()));
+    if (!s.ok()) {
+      return Error(TokRange(tok), internal::Cat("error unquoting string ", QuoteString(tok.text),
+                                                ": ", std::string(s.status().message())));
+    }
     return std::move(*s);
   }
 
@@ -401,6 +404,7 @@ class Parser {
 
   [[nodiscard]] absl::Status ParseLabelMatcher(VectorSelector& vs) {
     const Token& name_tok = Peek();
+    const int32_t label_pos = name_tok.pos;
     std::string name;
     if (name_tok.type == TokenType::kIdentifier) {
       name = std::string(name_tok.text);
@@ -437,7 +441,7 @@ class Parser {
       RE2 re("^(?s:" + value + ")$", RE2::Quiet);
       if (!re.ok()) {
         RE2 bare(value, RE2::Quiet);  // for an error text that does not show our anchoring
-        return Error(TokRange(vt), internal::Cat("error parsing regexp: ",
+        return Error({label_pos, vt.end()}, internal::Cat("error parsing regexp: ",
                                                  bare.ok() ? re.error() : bare.error()));
       }
     }
@@ -604,7 +608,7 @@ class Parser {
       if (num.type != TokenType::kNumber) return Unexpected(num, "fill modifier", "number");
       Token nt = Next();
       absl::StatusOr<double> v = ParseNumberLiteral(nt.text);
-      if (!v.ok()) return Error(TokRange(nt), std::string(v.status().message()));
+      if (!v.ok()) return Error(TokRange(nt), internal::Cat("error parsing number: ", std::string(v.status().message())));
       PHAROS_RETURN_IF_ERROR(Expect(TokenType::kRightParen, "fill modifier", "\")\""));
       std::string lower = Lower(kw.text);
       bool left = lower == "fill" || lower == "fill_left";
@@ -752,7 +756,7 @@ class Parser {
     if (t.type == TokenType::kNumber) {
       Token tok = Next();
       absl::StatusOr<double> v = ParseNumberLiteral(tok.text);
-      if (!v.ok()) return Error(TokRange(tok), std::string(v.status().message()));
+      if (!v.ok()) return Error(TokRange(tok), internal::Cat("error parsing number: ", std::string(v.status().message())));
       d->value = *v;
       return d;
     }
@@ -934,7 +938,7 @@ class Parser {
       if (num.type == TokenType::kNumber) {
         Token tok = Next();
         absl::StatusOr<double> v = ParseNumberLiteral(tok.text);
-        if (!v.ok()) return Error(TokRange(tok), std::string(v.status().message()));
+        if (!v.ok()) return Error(TokRange(tok), internal::Cat("error parsing number: ", std::string(v.status().message())));
         secs = *v;
       } else if (num.type == TokenType::kDuration) {
         Token tok = Next();
@@ -1072,9 +1076,7 @@ class Parser {
           return Error(b.rhs->pos, "binary expression must contain only scalar and instant vector types");
         }
         if ((lt != ValueType::kVector || rt != ValueType::kVector) && b.matching) {
-          if (!b.matching->matching_labels.empty() || b.matching->on ||
-              b.matching->card == VectorMatchCard::kManyToOne ||
-              b.matching->card == VectorMatchCard::kOneToMany) {
+          if (!b.matching->matching_labels.empty()) {
             return Error(e.pos, "vector matching only allowed between instant vectors");
           }
           if ((b.matching->fill_lhs || b.matching->fill_rhs)) {
@@ -1123,11 +1125,18 @@ class Parser {
           }
         }
         if (fn.name == "info" && c.args.size() > 1) {
+          ValueType t = TypeOf(*c.args[1]);
+          if (t != ValueType::kVector) {
+            return Error(e.pos, internal::Cat("expected type instant vector in call to function "
+                                              "\"info\", got ",
+                                              DocumentedType(t)));
+          }
           if (c.args[1]->kind() != ExprKind::kVectorSelector) {
+            return Error(c.args[1]->pos, "expected label selectors only");
+          }
+          if (!c.args[1]->As<VectorSelector>().name.empty()) {
             return Error(c.args[1]->pos,
-                         internal::Cat("expected label selectors as the second argument to "
-                                      "\"info\" function, got ",
-                                      DocumentedType(TypeOf(*c.args[1]))));
+                         "expected label selectors only, got vector selector instead");
           }
           c.args[1]->As<VectorSelector>().bypass_empty_matcher_check = true;
         }
@@ -1168,8 +1177,8 @@ class Parser {
         auto& s = e.As<SubqueryExpr>();
         PHAROS_ASSIGN_OR_RETURN(ValueType t, Check(*s.expr));
         if (t != ValueType::kVector) {
-          return Error(s.expr->pos, internal::Cat("subquery is only allowed on instant vector, got ",
-                                                 ValueTypeName(t), " instead"));
+          return Error(e.pos, internal::Cat("subquery is only allowed on instant vector, got ",
+                                            ValueTypeName(t), " instead"));
         }
         break;
       }
