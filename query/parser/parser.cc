@@ -301,10 +301,9 @@ class Parser {
       }
       case TokenType::kDuration: {
         Token tok = Next();
-        absl::StatusOr<int64_t> ms = ParseDurationMs(tok.text);
-        if (!ms.ok()) return Error(TokRange(tok), std::string(ms.status().message()));
+        PHAROS_ASSIGN_OR_RETURN(int64_t ms, DurationTokenMs(tok));
         auto n = std::make_unique<NumberLiteral>();
-        n->value = static_cast<double>(*ms) / 1000.0;
+        n->value = static_cast<double>(ms) / 1000.0;
         n->is_duration = true;
         n->pos = TokRange(tok);
         return ExprPtr(std::move(n));
@@ -358,6 +357,15 @@ class Parser {
       default:
         return Unexpected(t, "", "");
     }
+  }
+
+  // A duration token in milliseconds. Zero ("0s") is a valid literal (older Prometheus
+  // rejected it everywhere; 3.x accepts it, e.g. [30m+0s]); ranges and steps are checked for
+  // being positive where they are used.
+  absl::StatusOr<int64_t> DurationTokenMs(const Token& tok) const {
+    absl::StatusOr<int64_t> ms = ParseDurationMs(tok.text);
+    if (!ms.ok()) return Error(TokRange(tok), std::string(ms.status().message()));
+    return *ms;
   }
 
   absl::StatusOr<std::string> Unquote(const Token& tok) const {
@@ -762,9 +770,8 @@ class Parser {
     }
     if (t.type == TokenType::kDuration) {
       Token tok = Next();
-      absl::StatusOr<int64_t> ms = ParseDurationMs(tok.text);
-      if (!ms.ok()) return Error(TokRange(tok), std::string(ms.status().message()));
-      d->value = static_cast<double>(*ms) / 1000.0;
+      PHAROS_ASSIGN_OR_RETURN(int64_t ms, DurationTokenMs(tok));
+      d->value = static_cast<double>(ms) / 1000.0;
       d->is_duration = true;
       return d;
     }
@@ -942,9 +949,8 @@ class Parser {
         secs = *v;
       } else if (num.type == TokenType::kDuration) {
         Token tok = Next();
-        absl::StatusOr<int64_t> ms = ParseDurationMs(tok.text);
-        if (!ms.ok()) return Error(TokRange(tok), std::string(ms.status().message()));
-        secs = static_cast<double>(*ms) / 1000.0;
+        PHAROS_ASSIGN_OR_RETURN(int64_t ms, DurationTokenMs(tok));
+        secs = static_cast<double>(ms) / 1000.0;
       } else {
         return Unexpected(num, "@", "timestamp");
       }

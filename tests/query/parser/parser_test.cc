@@ -131,6 +131,9 @@ const GoodCase kGood[] = {
     {"foo OFFSET 1h30m", "foo offset 1h30m"},
     {"foo OFFSET 1m30ms", "foo offset 1m30ms"},
     {"foo offset 90", "foo offset 1m30s"},
+    {"foo offset 0", "foo"},
+    {"foo offset 0s", "foo"},
+    {"1 + 0ms", "1 + 0s"},
     {"foo offset 1.5", "foo offset 1s500ms"},
     {"foo @ 1603774568", "foo @ 1603774568.000"},
     {"foo @ -100", "foo @ -100.000"},
@@ -340,6 +343,7 @@ const BadCase kBad[] = {
     {"foo[1.5h]", "not a valid duration string: \"1.5h\""},
     {"foo[0m]", "duration must be greater than 0"},
     {"foo[0]", "duration must be greater than 0"},
+
     {"foo[]", "unexpected \"]\" in subquery selector, expected number or duration"},
     {"foo[5m 1]", "unexpected number \"1\" in subquery or range, expected \":\" or \"]\""},
     {"foo[5m:1m 1]", "unexpected number \"1\" in subquery selector, expected \"]\""},
