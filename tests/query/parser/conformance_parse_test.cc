@@ -119,5 +119,45 @@ TEST(ConformanceParseTest, EveryEvalExpressionParses) {
   EXPECT_EQ(unstable, 0);
 }
 
+// conformance/compliance-queries-public.yml: `- query: '<yaml single-quoted>'`, optionally
+// followed by `should_fail: true`. These use stock (non-experimental) PromQL.
+TEST(ConformanceParseTest, ComplianceQueriesParse) {
+  const char* env = std::getenv("PHAROS_PROMQL_CONFORMANCE_DIR");
+  std::filesystem::path dir = env != nullptr ? env : PHAROS_PROMQL_CONFORMANCE_DIR;
+  std::filesystem::path file = dir.parent_path() / "compliance-queries-public.yml";
+  if (!std::filesystem::exists(file)) GTEST_SKIP() << "no " << file;
+  std::ifstream in(file);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  const std::string prefix = "- query: '";
+  int total = 0, parsed = 0, should_fail = 0;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::string l = Trim(lines[i]);
+    if (l.rfind(prefix, 0) != 0 || l.back() != '\'') continue;
+    std::string raw = l.substr(prefix.size(), l.size() - prefix.size() - 1);
+    std::string q;
+    for (size_t k = 0; k < raw.size(); ++k) {
+      q.push_back(raw[k]);
+      if (raw[k] == '\'' && k + 1 < raw.size() && raw[k + 1] == '\'') ++k;  // YAML '' escape
+    }
+    ++total;
+    if (i + 1 < lines.size() && Trim(lines[i + 1]) == "should_fail: true") {
+      ++should_fail;
+      continue;
+    }
+    absl::StatusOr<ExprPtr> expr = ParseExpr(q);
+    if (!expr.ok()) {
+      ADD_FAILURE() << q << "\n  " << expr.status().message();
+      continue;
+    }
+    ++parsed;
+    EXPECT_EQ(Format(**ParseExpr(Format(**expr))), Format(**expr)) << q;
+  }
+  std::printf("compliance: %d queries; %d parsed, %d should fail (not checked)\n", total, parsed,
+              should_fail);
+  EXPECT_GT(total, 300);
+  EXPECT_EQ(parsed + should_fail, total);
+}
+
 }  // namespace
 }  // namespace pharos::promql
