@@ -282,9 +282,11 @@ std::string Format(const Expr& e) {
 namespace {
 
 void Pretty(const Expr& e, int indent, int max_width, std::string* out) {
+  // Prometheus' Pretty(level): a node whose canonical form fits stays on one line (the indent
+  // does not count towards the limit); otherwise it is split as below.
   std::string pad(static_cast<size_t>(indent) * 2, ' ');
   std::string flat = Format(e);
-  if (static_cast<int>(pad.size() + flat.size()) <= max_width) {
+  if (static_cast<int>(flat.size()) <= max_width) {
     internal::CatAppend(out, pad, flat);
     return;
   }
@@ -295,10 +297,11 @@ void Pretty(const Expr& e, int indent, int max_width, std::string* out) {
       internal::CatAppend(out, "\n", pad, ")");
       return;
     case ExprKind::kBinary: {
+      // Operands one level deeper than the operator line.
       const auto& b = e.As<BinaryExpr>();
-      Pretty(*b.lhs, indent, max_width, out);
+      Pretty(*b.lhs, indent + 1, max_width, out);
       internal::CatAppend(out, "\n", pad, BinaryOpText(b), "\n");
-      Pretty(*b.rhs, indent, max_width, out);
+      Pretty(*b.rhs, indent + 1, max_width, out);
       return;
     }
     case ExprKind::kAggregate: {
@@ -329,9 +332,13 @@ void Pretty(const Expr& e, int indent, int max_width, std::string* out) {
       return;
     }
     case ExprKind::kUnary: {
+      // The operator is attached to the operand's first line.
       const auto& u = e.As<UnaryExpr>();
-      internal::CatAppend(out, pad, u.op == UnaryOp::kSub ? "-" : "+", "\n");
-      Pretty(*u.expr, indent, max_width, out);
+      std::string child;
+      Pretty(*u.expr, indent, max_width, &child);
+      size_t first = child.find_first_not_of(' ');
+      internal::CatAppend(out, pad, u.op == UnaryOp::kSub ? "-" : "+",
+                          first == std::string::npos ? child : child.substr(first));
       return;
     }
     default:

@@ -16,9 +16,10 @@ std::string Format(const Expr& expr);
 // Duration expression as written, e.g. `5m + step()`.
 std::string Format(const DurationExpr& expr);
 
-// Multi-line form: a node whose canonical form fits in `max_width` columns stays on one
-// line; otherwise binary operands, function and aggregation arguments are split over lines
-// with two-space indentation.
+// Multi-line form after Prometheus' Pretty() (used by /api/v1/format_query): a node whose
+// canonical form is at most `max_width` characters stays on one line; otherwise aggregation
+// and function arguments and parenthesized expressions go on their own lines, and binary
+// operands are indented one level (two spaces) deeper than their operator line.
 std::string FormatPretty(const Expr& expr, int max_width = 100);
 
 }  // namespace pharos::promql

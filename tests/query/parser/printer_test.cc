@@ -83,18 +83,25 @@ TEST(PrinterTest, Pretty) {
       "sum by (job) (rate(http_requests_total{code=\"500\"}[5m])) / sum by (job) "
       "(rate(http_requests_total[5m]))");
   EXPECT_EQ(FormatPretty(*e, 100),
-            "sum by (job) (rate(http_requests_total{code=\"500\"}[5m]))\n"
+            "  sum by (job) (rate(http_requests_total{code=\"500\"}[5m]))\n"
             "/\n"
-            "sum by (job) (rate(http_requests_total[5m]))");
+            "  sum by (job) (rate(http_requests_total[5m]))");
   EXPECT_EQ(FormatPretty(*e, 40),
-            "sum by (job) (\n"
-            "  rate(\n"
-            "    http_requests_total{code=\"500\"}[5m]\n"
+            "  sum by (job) (\n"
+            "    rate(\n"
+            "      http_requests_total{code=\"500\"}[5m]\n"
+            "    )\n"
             "  )\n"
-            ")\n"
             "/\n"
-            "sum by (job) (\n"
-            "  rate(http_requests_total[5m])\n"
+            "  sum by (job) (\n"
+            "    rate(http_requests_total[5m])\n"
+            "  )");
+  ExprPtr neg = MustParse("-(aaaaaaaaaa + bbbbbbbbbb)");
+  EXPECT_EQ(FormatPretty(*neg, 10),
+            "-(\n"
+            "    aaaaaaaaaa\n"
+            "  +\n"
+            "    bbbbbbbbbb\n"
             ")");
   ExprPtr small = MustParse("up");
   EXPECT_EQ(FormatPretty(*small), "up");
