@@ -176,6 +176,39 @@ ValueType TypeOf(const Expr& expr) {
   return ValueType::kNone;
 }
 
+std::vector<const Expr*> Children(const Expr& expr) {
+  std::vector<const Expr*> out;
+  auto add = [&](const ExprPtr& e) {
+    if (e) out.push_back(e.get());
+  };
+  switch (expr.kind()) {
+    case ExprKind::kMatrixSelector: add(expr.As<MatrixSelector>().vector_selector); break;
+    case ExprKind::kSubquery: add(expr.As<SubqueryExpr>().expr); break;
+    case ExprKind::kParen: add(expr.As<ParenExpr>().expr); break;
+    case ExprKind::kUnary: add(expr.As<UnaryExpr>().expr); break;
+    case ExprKind::kBinary:
+      add(expr.As<BinaryExpr>().lhs);
+      add(expr.As<BinaryExpr>().rhs);
+      break;
+    case ExprKind::kAggregate:
+      add(expr.As<AggregateExpr>().param);
+      add(expr.As<AggregateExpr>().expr);
+      break;
+    case ExprKind::kCall:
+      for (const ExprPtr& a : expr.As<Call>().args) add(a);
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+std::vector<Expr*> Children(Expr& expr) {
+  std::vector<Expr*> out;
+  for (const Expr* c : Children(static_cast<const Expr&>(expr))) out.push_back(const_cast<Expr*>(c));
+  return out;
+}
+
 std::unique_ptr<DurationExpr> Clone(const DurationExpr& e) {
   auto out = std::make_unique<DurationExpr>();
   out->op = e.op;

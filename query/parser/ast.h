@@ -224,6 +224,12 @@ struct Call : Expr {
 // The value type an expression evaluates to.
 ValueType TypeOf(const Expr& expr);
 
+// Direct children in Prometheus' order (parser.Children): aggregation param then
+// expression, call arguments, binary lhs then rhs, the operand of paren/unary/subquery and
+// the selector of a matrix selector.
+std::vector<const Expr*> Children(const Expr& expr);
+std::vector<Expr*> Children(Expr& expr);
+
 // Deep copy.
 ExprPtr Clone(const Expr& expr);
 std::unique_ptr<DurationExpr> Clone(const DurationExpr& expr);

@@ -141,7 +141,7 @@ class Lexer {
       char c = Peek();
       if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
         ++pos_;
-      } else if (c == '#') {
+      } else if (c == '#' && !brace_open_) {  // as Prometheus: no comments inside braces
         while (!AtEnd() && Peek() != '\n') ++pos_;
       } else {
         break;

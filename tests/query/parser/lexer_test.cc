@@ -96,6 +96,8 @@ TEST(LexerTest, Errors) {
   EXPECT_EQ(Lex("{").back().error, "unexpected end of input inside braces");
   EXPECT_EQ(Lex("{a>").back().error, "unexpected character inside braces: '>'");
   EXPECT_EQ(Lex("$").back().error, "unexpected character: '$'");
+  EXPECT_EQ(Lex("{a=\"b\" # no comments here\n}").back().error,
+            "unexpected character inside braces: '#'");
   EXPECT_EQ(Lex("é").back().error, "unexpected character: 'é'");
   EXPECT_EQ(Lex("a!b").back().error, "unexpected character after '!': 'b'");
   Token t = Lex("foo $").back();

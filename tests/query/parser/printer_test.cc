@@ -119,6 +119,22 @@ TEST(PrinterTest, CloneIsDeep) {
   EXPECT_FALSE(Format(*c).empty());
 }
 
+TEST(PrinterTest, Children) {
+  ExprPtr e = MustParse("topk(3, rate(x[5m])) + on (a) -(y)");
+  std::vector<std::string> seen;
+  std::vector<const Expr*> stack{e.get()};
+  while (!stack.empty()) {
+    const Expr* n = stack.back();
+    stack.pop_back();
+    seen.push_back(Format(*n));
+    std::vector<const Expr*> kids = Children(*n);
+    stack.insert(stack.end(), kids.rbegin(), kids.rend());
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"topk(3, rate(x[5m])) + on (a) -(y)",
+                                            "topk(3, rate(x[5m]))", "3", "rate(x[5m])", "x[5m]",
+                                            "x", "-(y)", "(y)", "y"}));
+}
+
 TEST(PrinterTest, Positions) {
   std::string q = "sum(rate(foo{a=\"b\"}[5m] offset 1m)) by (x) + 1";
   ExprPtr e = MustParse(q);
