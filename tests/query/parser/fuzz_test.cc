@@ -3,6 +3,7 @@
 // form fails to parse back.
 
 #include <chrono>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -39,6 +40,13 @@ const char* const kTokens[] = {
     "\n", " ", "count_values", "info", "__name__", "\"a.b\"", "\\", "\"",
 };
 
+// PHAROS_FUZZ_SCALE=N multiplies the iteration counts (and varies the seeds) for longer runs.
+int Scale() {
+  const char* env = std::getenv("PHAROS_FUZZ_SCALE");
+  int n = env != nullptr ? std::atoi(env) : 1;
+  return n > 0 ? n : 1;
+}
+
 void CheckNoCrash(const std::string& q, bool experimental) {
   ParserOptions options;
   options.enable_experimental = experimental;
@@ -57,8 +65,8 @@ void CheckNoCrash(const std::string& q, bool experimental) {
 }
 
 TEST(FuzzTest, RandomBytes) {
-  std::mt19937 rng(12345);
-  for (int i = 0; i < 20000; ++i) {
+  std::mt19937 rng(12345 + Scale());
+  for (int i = 0; i < 20000 * Scale(); ++i) {
     std::string q(rng() % 40, '\0');
     for (char& c : q) c = static_cast<char>(rng() % 256);
     CheckNoCrash(q, i % 2 == 0);
@@ -66,8 +74,8 @@ TEST(FuzzTest, RandomBytes) {
 }
 
 TEST(FuzzTest, RandomTokenSoup) {
-  std::mt19937 rng(777);
-  for (int i = 0; i < 30000; ++i) {
+  std::mt19937 rng(777 + Scale());
+  for (int i = 0; i < 30000 * Scale(); ++i) {
     std::string q;
     int n = 1 + static_cast<int>(rng() % 12);
     for (int k = 0; k < n; ++k) {
@@ -79,9 +87,9 @@ TEST(FuzzTest, RandomTokenSoup) {
 }
 
 TEST(FuzzTest, MutatedValidQueries) {
-  std::mt19937 rng(4242);
+  std::mt19937 rng(4242 + Scale());
   const std::string alphabet = "(){}[],:=!~<>+-*/%^@\"'`#\\ \n0123456789.eExabcmshdwy_";
-  for (int i = 0; i < 30000; ++i) {
+  for (int i = 0; i < 30000 * Scale(); ++i) {
     std::string q = kSeeds[rng() % std::size(kSeeds)];
     int edits = 1 + static_cast<int>(rng() % 4);
     for (int k = 0; k < edits && !q.empty(); ++k) {
