@@ -67,7 +67,7 @@ AppendStats AppendDecoded(const DecodedRequest& req, storage::Appender& app,
   st.exemplars_received = req.num_exemplars;
   st.exemplars_not_stored = req.num_exemplars;
 
-  static const Labels kNoLabels;
+  const Labels no_labels;  // passed with a known ref (not looked at); no allocation
   for (const DecodedSeries& s : req.series) {
     if (!s.ok()) {
       st.samples_rejected_by_series_error[static_cast<size_t>(s.error)] += s.samples_size;
@@ -83,7 +83,7 @@ AppendStats AppendDecoded(const DecodedRequest& req, storage::Appender& app,
     Labels labels;  // built only when the ref is not known
     for (const Sample& smp : req.SamplesOf(s)) {
       if (ref == 0 && labels.empty()) labels = Labels(req.LabelsOf(s));
-      const storage::AppendResult res = app.Append(ref, ref != 0 ? kNoLabels : labels, smp.t_ms, smp.v);
+      const storage::AppendResult res = app.Append(ref, ref != 0 ? no_labels : labels, smp.t_ms, smp.v);
       if (res.ok()) {
         ++st.samples_written;
       } else {

@@ -96,6 +96,23 @@ bool Utf8Ok(std::string_view s) {
   return true;
 }
 
+// string_view::compare without the memcmp call: label names usually differ in the first bytes.
+inline int CompareNames(std::string_view a, std::string_view b) {
+  const size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) return static_cast<uint8_t>(a[i]) < static_cast<uint8_t>(b[i]) ? -1 : 1;
+  }
+  return a.size() < b.size() ? -1 : (a.size() > b.size() ? 1 : 0);
+}
+
+// Folds a label's name and value hashes into one 128-bit word pair (the series key then hashes
+// 16 bytes per label). Order-sensitive, so a="b" and b="a" differ.
+inline void FoldLabel(uint64_t* out, uint64_t n_lo, uint64_t n_hi, uint64_t v_lo, uint64_t v_hi) {
+  constexpr uint64_t kP1 = 0x9E3779B185EBCA87ull, kP2 = 0xC2B2AE3D27D4EB4Full;
+  out[0] = n_lo ^ (v_lo * kP1 + ((v_hi << 23) | (v_hi >> 41)));
+  out[1] = n_hi ^ (v_hi * kP2 + ((v_lo << 41) | (v_lo >> 23)));
+}
+
 bool WrongType(WireReader& r, const char* what) { return r.Fail(what); }
 
 // Label { name = 1; value = 2; } (1.0 series and exemplar labels). Last occurrence wins.
@@ -414,7 +431,7 @@ void RemoteWriteDecoder::RecordRejection(const DecodedSeries& s, std::string_vie
   }
 }
 
-void RemoteWriteDecoder::FinishSeries(DecodedSeries* s, bool utf8_checked) {
+void RemoteWriteDecoder::FinishSeries(DecodedSeries* s, bool utf8_checked, bool have_hashes) {
   const LabelLimits& lim = options_.label_limits;
   Label* const first = req_.labels.data() + s->labels_begin;
   Label* const last = first + s->labels_size;
@@ -423,22 +440,27 @@ void RemoteWriteDecoder::FinishSeries(DecodedSeries* s, bool utf8_checked) {
     RecordRejection(*s, detail);
     return;
   }
-  // Sort unless already sorted (the usual case: senders sort).
+  // Order check and duplicate detection in one pass; sort when unsorted (senders normally
+  // sort, so this is rare, and then the per-label hashes are recomputed).
+  bool check_dup = false;
   for (Label* p = first + 1; p < last; ++p) {
-    if (p->name < (p - 1)->name) {
+    const int c = CompareNames(p->name, (p - 1)->name);
+    if (c < 0) {
       std::sort(first, last, [](const Label& a, const Label& b) {
         return a.name != b.name ? a.name < b.name : a.value < b.value;
       });
+      have_hashes = false;
+      check_dup = true;
       break;
     }
+    check_dup |= c == 0;
   }
   SeriesError e = SeriesError::kNone;
   const Label* bad = nullptr;
-  Label* out = first;
   for (Label* p = first; p < last; ++p) {
     if (p->name.empty()) {
       e = SeriesError::kEmptyLabelName;
-    } else if (p > first && p->name == (p - 1)->name) {
+    } else if (check_dup && p > first && p->name == (p - 1)->name) {
       e = SeriesError::kDuplicateLabelName;
     } else if ((lim.max_name_length != 0 && p->name.size() > lim.max_name_length) ||
                (lim.max_value_length != 0 && p->value.size() > lim.max_value_length)) {
@@ -459,9 +481,22 @@ void RemoteWriteDecoder::FinishSeries(DecodedSeries* s, bool utf8_checked) {
     }
   }
   if (e == SeriesError::kNone) {
-    // Drop empty values (compacting in place), then check the count and the name.
-    for (Label* p = first; p < last; ++p) {
-      if (!p->value.empty()) *out++ = *p;
+    // Drop empty values (compacting in place) while collecting the per-label hashes.
+    key_buf_.resize(2 * static_cast<size_t>(last - first));
+    uint64_t* kw = key_buf_.data();
+    const uint64_t* hw = label_hashes_.data();
+    Label* out = first;
+    for (Label* p = first; p < last; ++p, hw += 4) {
+      if (p->value.empty()) continue;
+      *out++ = *p;
+      if (have_hashes) {
+        FoldLabel(kw, hw[0], hw[1], hw[2], hw[3]);
+      } else {
+        const XXH128_hash_t hn = XXH3_128bits(p->name.data(), p->name.size());
+        const XXH128_hash_t hv = XXH3_128bits(p->value.data(), p->value.size());
+        FoldLabel(kw, hn.low64, hn.high64, hv.low64, hv.high64);
+      }
+      kw += 2;
     }
     s->labels_size = static_cast<uint32_t>(out - first);
     req_.labels.resize(s->labels_begin + s->labels_size);
@@ -478,27 +513,19 @@ void RemoteWriteDecoder::FinishSeries(DecodedSeries* s, bool utf8_checked) {
         detail = " (no __name__ label)";
       }
     }
-  }
-  if (e != SeriesError::kNone) {
-    s->error = e;
-    if (bad != nullptr && detail.empty() && req_.first_rejection.empty()) {
-      std::string q;
-      AppendQuoted(q, bad->name.substr(0, 128));
-      detail = absl::StrCat(" ", q);
+    if (e == SeriesError::kNone) {
+      const XXH128_hash_t h = XXH3_128bits(key_buf_.data(), (kw - key_buf_.data()) * sizeof(uint64_t));
+      s->key = SeriesKey{h.low64, h.high64};
+      return;
     }
-    RecordRejection(*s, detail);
-    return;
   }
-  // Hash name 0xff value 0xff ... (the layout of Labels::Hash) into a 128-bit key.
-  key_buf_.clear();
-  for (const Label* p = first; p < out; ++p) {
-    key_buf_.append(p->name);
-    key_buf_.push_back('\xff');
-    key_buf_.append(p->value);
-    key_buf_.push_back('\xff');
+  s->error = e;
+  if (bad != nullptr && detail.empty() && req_.first_rejection.empty()) {
+    std::string q;
+    AppendQuoted(q, bad->name.substr(0, 128));
+    detail = absl::StrCat(" ", q);
   }
-  const XXH128_hash_t h = XXH3_128bits(key_buf_.data(), key_buf_.size());
-  s->key = SeriesKey{h.low64, h.high64};
+  RecordRejection(*s, detail);
 }
 
 // ---- remote-write 1.0 ------------------------------------------------------------------------
@@ -547,7 +574,7 @@ bool RemoteWriteDecoder::DecodeV1Series(std::string_view msg, WireError* err) {
   }
   s.labels_size = static_cast<uint32_t>(req_.labels.size() - s.labels_begin);
   s.samples_size = static_cast<uint32_t>(req_.samples.size() - s.samples_begin);
-  FinishSeries(&s, /*utf8_checked=*/false);
+  FinishSeries(&s, /*utf8_checked=*/false, /*have_hashes=*/false);
   req_.num_samples += s.samples_size;
   req_.num_histograms += s.num_histograms;
   req_.num_invalid_histograms += s.num_invalid_histograms;
@@ -613,6 +640,16 @@ absl::Status RemoteWriteDecoder::DecodeV1(std::string_view msg) {
 }
 
 // ---- remote-write 2.0 ------------------------------------------------------------------------
+
+const RemoteWriteDecoder::SymbolInfo& RemoteWriteDecoder::SymbolSlow(uint32_t ref) {
+  SymbolInfo& si = symbol_info_[ref];
+  const std::string_view sym = symbols_[ref];
+  si.state = Utf8Ok(sym) ? 1 : 2;
+  const XXH128_hash_t h = XXH3_128bits(sym.data(), sym.size());
+  si.hash_lo = h.low64;
+  si.hash_hi = h.high64;
+  return si;
+}
 
 // TimeSeries { labels_refs = 1; samples = 2; histograms = 3; exemplars = 4; metadata = 5;
 //              created_timestamp = 6; }
@@ -685,7 +722,7 @@ bool RemoteWriteDecoder::DecodeV2Series(std::string_view msg, WireError* err) {
   }
   s.samples_size = static_cast<uint32_t>(req_.samples.size() - s.samples_begin);
 
-  // Resolve references. Symbols' UTF-8 validity is checked once per request and cached.
+  // Resolve references. Each symbol's UTF-8 validity and hash are computed once per request.
   const size_t n = symbols_.size();
   bool utf8_ok = true;
   if (s.error == SeriesError::kNone) {
@@ -696,24 +733,25 @@ bool RemoteWriteDecoder::DecodeV2Series(std::string_view msg, WireError* err) {
     } else {
       s.help = symbols_[help_ref];
       s.unit = symbols_[unit_ref];
-      for (size_t i = 0; i < refs_.size(); i += 2) {
+      label_hashes_.resize(2 * refs_.size());
+      uint64_t* hw = label_hashes_.data();
+      for (size_t i = 0; i < refs_.size(); i += 2, hw += 4) {
         const uint32_t nr = refs_[i], vr = refs_[i + 1];
         if (nr >= n || vr >= n) {
           s.error = SeriesError::kSymbolRefOutOfRange;
           break;
         }
-        for (uint32_t ref : {nr, vr}) {
-          uint8_t& st = symbol_utf8_[ref];
-          if (st == 0) st = Utf8Ok(symbols_[ref]) ? 1 : 2;
-          utf8_ok &= st == 1;
-        }
+        const SymbolInfo& ni = Symbol(nr);
+        const SymbolInfo& vi = Symbol(vr);
+        utf8_ok &= (ni.state & vi.state) == 1;
+        hw[0] = ni.hash_lo, hw[1] = ni.hash_hi, hw[2] = vi.hash_lo, hw[3] = vi.hash_hi;
         req_.labels.push_back(Label{symbols_[nr], symbols_[vr]});
       }
     }
   }
   s.labels_size = static_cast<uint32_t>(req_.labels.size() - s.labels_begin);
   if (s.error == SeriesError::kNone && !utf8_ok) s.error = SeriesError::kInvalidUtf8;
-  FinishSeries(&s, /*utf8_checked=*/true);
+  FinishSeries(&s, /*utf8_checked=*/true, /*have_hashes=*/true);
   req_.num_samples += s.samples_size;
   req_.num_histograms += s.num_histograms;
   req_.num_invalid_histograms += s.num_invalid_histograms;
@@ -757,7 +795,7 @@ absl::Status RemoteWriteDecoder::DecodeV2(std::string_view msg) {
         "prometheus.WriteRequest ones; send it with Content-Type application/x-protobuf or "
         "application/x-protobuf;proto=prometheus.WriteRequest");
   }
-  symbol_utf8_.assign(symbols_.size(), 0);
+  symbol_info_.assign(symbols_.size(), SymbolInfo{});
   for (std::string_view ts : series_msgs_) {
     if (!DecodeV2Series(ts, &err)) return WireStatus(err, msg, "io.prometheus.write.v2.Request");
   }

@@ -76,9 +76,11 @@ struct Sample {
   friend bool operator==(const Sample&, const Sample&) = default;
 };
 
-// 128-bit hash of the final label set (sorted, empty values dropped), bytes laid out as
-// name 0xff value 0xff ... (XXH3-128). Used as the series-ref cache key; collisions are
-// negligible (2^-64 per pair) and no labels need to be kept to verify hits.
+// 128-bit hash of the final label set (sorted, empty values dropped): XXH3-128 over, per
+// label in order, the XXH3-128 of its name and of its value folded into 128 bits (so 2.0 hashes each distinct symbol once per
+// request; 1.0 and 2.0 give the same key for the same label set). Used as the series-ref cache
+// key; collisions are negligible (~2^-64 per pair of distinct strings or sets) and no labels
+// need to be kept to verify hits. Not stable across Pharos versions: never persist it.
 struct SeriesKey {
   uint64_t lo = 0;
   uint64_t hi = 0;
@@ -91,7 +93,8 @@ struct SeriesKey {
 
 struct DecodedSeries {
   // Ranges into DecodedRequest::labels / ::samples (use DecodedRequest::LabelsOf/SamplesOf).
-  // Labels are sorted by name with empty values dropped (when error == kNone).
+  // Labels are sorted by name with empty values dropped when error == kNone; for a rejected
+  // series they are as far as decoding got (for the error message only).
   uint32_t labels_begin = 0;
   uint32_t labels_size = 0;
   uint32_t samples_begin = 0;
@@ -149,10 +152,9 @@ struct DecodedRequest {
 };
 
 struct DecoderOptions {
-  // Largest decompressed body accepted (checked before allocating). Default: 128 MiB — twice
-  // --web.max-request-size's 64 MB default of compressed input would not fit in memory twice
-  // per connection, and real senders stay far below (Prometheus batches ~2k samples, a few
-  // hundred KiB).
+  // Largest decompressed body accepted, checked before allocating. Default: 128 MiB. Senders
+  // batch ~2,000 samples (a few hundred KiB decompressed); the limit exists to stop snappy
+  // bombs, not to shape traffic.
   size_t max_decompressed_bytes = size_t{128} << 20;
   // Label limits applied per series (storage/labels/labels.h; the same checks as
   // ValidateLabels). Default: LabelLimits{} (64 labels, names 256 bytes, values 4096 bytes).
@@ -184,17 +186,29 @@ class RemoteWriteDecoder {
   bool DecodeV2Series(std::string_view msg, internal::WireError* err);
   // Sorts, validates, drops empty values and hashes the labels of the last series, setting
   // its error (a series error already set by the caller is kept).
-  void FinishSeries(DecodedSeries* s, bool utf8_checked);
+  // With `have_hashes`, label_hashes_ holds each label's name and value hashes (4 words per
+  // label, parallel to the series' labels).
+  void FinishSeries(DecodedSeries* s, bool utf8_checked, bool have_hashes);
   void RecordRejection(const DecodedSeries& s, std::string_view detail);
 
   DecoderOptions options_;
   DecodedRequest req_;
   std::string body_;                  // decompressed body (DecodeSnappy)
   std::vector<std::string_view> symbols_;     // 2.0 symbols table
-  std::vector<uint8_t> symbol_utf8_;          // 2.0: 0 unchecked, 1 valid, 2 invalid
+  struct SymbolInfo {
+    uint64_t hash_lo = 0, hash_hi = 0;  // XXH3-128 of the symbol
+    uint8_t state = 0;                  // 0 not looked at yet, 1 valid UTF-8, 2 invalid
+  };
+  std::vector<SymbolInfo> symbol_info_;      // 2.0: per symbol, filled lazily
+  const SymbolInfo& Symbol(uint32_t ref) {
+    const SymbolInfo& si = symbol_info_[ref];
+    return si.state != 0 ? si : SymbolSlow(ref);
+  }
+  const SymbolInfo& SymbolSlow(uint32_t ref);
   std::vector<std::string_view> series_msgs_; // 2.0: TimeSeries messages (second pass)
   std::vector<uint32_t> refs_;                // 2.0: labels_refs of the current series
-  std::string key_buf_;                       // bytes hashed into SeriesKey
+  std::vector<uint64_t> label_hashes_;       // see FinishSeries
+  std::vector<uint64_t> key_buf_;            // words hashed into SeriesKey
 };
 
 }  // namespace pharos::ingest

@@ -1,6 +1,7 @@
 #include "server/ingest/remote_write_negotiate.h"
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"

@@ -3,6 +3,7 @@
 // Remote-write content negotiation: which protobuf message a request carries, from its
 // Content-Type, Content-Encoding and X-Prometheus-Remote-Write-Version headers.
 
+#include <cstdint>
 #include <string_view>
 
 #include "absl/status/statusor.h"

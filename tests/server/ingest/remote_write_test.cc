@@ -298,6 +298,29 @@ TEST(DecodeV2Test, FieldOrderDoesNotMatterAndUnknownsSkipped) {
             (NameValues{{"__name__", "up"}, {"job", "x"}}));
 }
 
+TEST(DecodeV2Test, SeriesKeyIndependentOfVersionAndOrder) {
+  const NameValues sorted{{"__name__", "up"}, {"instance", "a:1"}, {"job", "x"}};
+  const NameValues unsorted{{"job", "x"}, {"__name__", "up"}, {"empty", ""}, {"instance", "a:1"}};
+  std::vector<SeriesKey> keys;
+  for (const NameValues& ls : {sorted, unsorted}) {
+    V2Builder b;
+    b.AddSeries(ls, {{1, 1}});
+    ::prometheus::WriteRequest v1;
+    AddV1Series(&v1, ls, {{1, 1}});
+    RemoteWriteDecoder dec;
+    ASSERT_TRUE(dec.Decode(RemoteWriteVersion::kV2, b.req().SerializeAsString()).ok());
+    keys.push_back(dec.result().series[0].key);
+    ASSERT_TRUE(dec.Decode(RemoteWriteVersion::kV1, v1.SerializeAsString()).ok());
+    keys.push_back(dec.result().series[0].key);
+  }
+  for (const SeriesKey& k : keys) EXPECT_EQ(k, keys[0]);
+  ::prometheus::WriteRequest other;
+  AddV1Series(&other, {{"__name__", "up"}, {"instance", "a:1"}, {"job", "y"}}, {{1, 1}});
+  RemoteWriteDecoder dec;
+  ASSERT_TRUE(dec.Decode(RemoteWriteVersion::kV1, other.SerializeAsString()).ok());
+  EXPECT_NE(dec.result().series[0].key, keys[0]);
+}
+
 TEST(DecodeV2Test, UnpackedLabelRefsAccepted) {
   // labels_refs as individual varints (wire type 0) instead of packed.
   std::string ts;
