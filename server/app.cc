@@ -17,11 +17,14 @@
 #include "common/logging.h"
 #include "common/metrics.h"
 #include "common/strings.h"
+#include "server/api/read_api.h"
+#include "server/api/write_api.h"
 #include "server/build_info.h"
 #include "server/config/config.h"
 #include "server/http/server.h"
 #include "server/process_metrics.h"
 #include "spdlog/spdlog.h"
+#include "storage/db/db.h"
 
 namespace pharos {
 
@@ -73,6 +76,10 @@ class App {
     const BuildInfo& b = GetBuildInfo();
     log_->info("msg=\"starting Pharos\" version={} revision={} branch={}", b.version,
                b.revision, b.branch);
+    // Signals first: a SIGHUP or SIGTERM during startup must not kill the process. They are
+    // acted on once the main loop runs, after storage recovery.
+    boost::asio::signal_set signals(main_ctx_, SIGINT, SIGTERM, SIGHUP);
+    WaitSignal(signals);
     BuildRoutes();
 
     http::ServerOptions opts;
@@ -98,19 +105,29 @@ class App {
       return 1;
     }
 
-    // Storage recovery runs here once the storage engine lands; until it has finished,
-    // /-/ready answers 503.
+    // Storage recovery (WAL replay); until it has finished, /-/ready and the storage-backed
+    // endpoints answer 503.
+    if (absl::Status s = OpenStorage(); !s.ok()) {
+      log_->error("msg=\"opening storage failed\" err={}", Quoted(s.message()));
+      server_->Stop();
+      return 1;
+    }
     ready_ = true;
     ready_gauge_.Set(1);
     log_->info("msg=\"server is ready to receive web requests\"");
 
-    boost::asio::signal_set signals(main_ctx_, SIGINT, SIGTERM, SIGHUP);
-    WaitSignal(signals);
     main_ctx_.run();
 
     log_->info("msg=\"shutting down\"");
     ready_ = false;
     server_->Stop();
+    if (db_) {
+      if (absl::Status s = db_->Close(); !s.ok()) {
+        log_->error("msg=\"closing storage failed\" err={}", Quoted(s.message()));
+        return 1;
+      }
+      log_->info("msg=\"storage closed\"");
+    }
     log_->info("msg=\"see you next time!\"");
     return 0;
   }
@@ -130,6 +147,41 @@ class App {
                  sig == SIGTERM ? "SIGTERM" : "SIGINT");
       main_ctx_.stop();
     });
+  }
+
+  absl::Status OpenStorage() {
+    std::shared_ptr<const config::Config> cfg;
+    {
+      absl::MutexLock cl(&config_mu_);
+      cfg = config_;
+    }
+    storage::DBOptions o;
+    // Explicit flags win over the config file, which wins over flag defaults.
+    o.path = flags_.storage_path;
+    if (!flags_.IsSet("storage.path") && !cfg->storage.path.empty()) o.path = cfg->storage.path;
+    o.retention_ms = flags_.retention_time_ms;
+    if (!flags_.IsSet("storage.retention.time") && cfg->storage.retention_time_ms > 0) {
+      o.retention_ms = cfg->storage.retention_time_ms;
+    }
+    o.retention_bytes = flags_.retention_size_bytes;
+    if (!flags_.IsSet("storage.retention.size") && cfg->storage.retention_size_bytes > 0) {
+      o.retention_bytes = cfg->storage.retention_size_bytes;
+    }
+    if (flags_.wal_sync == "always") {
+      o.wal_sync = storage::WalSync::kAlways;
+    } else if (flags_.wal_sync != "batch") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--storage.wal-sync: expected batch or always, got \"", flags_.wal_sync, "\""));
+    }
+    o.registry = &registry_;
+    o.log = logs_.Get("storage");
+    auto db = storage::DB::Open(std::move(o));
+    if (!db.ok()) return db.status();
+    db_ = std::move(*db);
+    // The storage-backed routes were registered before the server started; from here on
+    // they find the DB (during recovery they answered 503).
+    db_ready_.store(db_.get(), std::memory_order_release);
+    return absl::OkStatus();
   }
 
   absl::Status Reload() {
@@ -156,6 +208,17 @@ class App {
   }
 
   void BuildRoutes() {
+    auto db = [this] { return db_ready_.load(std::memory_order_acquire); };
+    api::ReadApiOptions ro;
+    ro.db = db;
+    ro.log = logs_.Get("api");
+    api::RegisterReadApi(router_, ro);
+    api::WriteApiOptions wo;
+    wo.storage = [db]() -> storage::Appendable* { return db(); };
+    wo.registry = &registry_;
+    wo.log = logs_.Get("remote_write");
+    api::RegisterWriteApi(router_, wo);
+
     router_.Handle("/-/healthy", {Method::kGet, Method::kHead}, [](const Request&) {
       return Response::Text(200, "Pharos is Healthy.\n");
     });
@@ -228,6 +291,8 @@ class App {
   Gauge& ready_gauge_;
   http::Router router_;
   std::unique_ptr<http::Server> server_;
+  std::unique_ptr<storage::DB> db_;
+  std::atomic<storage::DB*> db_ready_{nullptr};
   boost::asio::io_context main_ctx_;
   std::atomic<bool> ready_{false};
   std::string self_target_;

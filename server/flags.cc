@@ -98,6 +98,10 @@ const std::vector<FlagDef>& Defs() {
       PHAROS_BYTES_FLAG("storage.retention.size", retention_size_bytes,
                         "Maximum number of bytes of storage blocks to retain (B, KB, MB, GB, TB, "
                         "PB, EB). Default: 0 (no limit)."),
+      PHAROS_STRING_FLAG("storage.wal-sync", wal_sync,
+                         "When an acknowledged write is durable: batch (written to the OS "
+                         "before the ack: survives a crash of Pharos) or always (fsynced "
+                         "before the ack, group-committed: survives power loss). Default: batch."),
       PHAROS_STRING_FLAG("log.level", log_level,
                          "Only log messages with the given severity or above: debug, info, warn, "
                          "error. Default: info."),

@@ -23,6 +23,7 @@ struct Flags {
   std::string storage_path = "data/";       // --storage.path
   int64_t retention_time_ms = 30ll * 24 * 3600 * 1000;  // --storage.retention.time (30d)
   int64_t retention_size_bytes = 0;         // --storage.retention.size (0: unlimited)
+  std::string wal_sync = "batch";           // --storage.wal-sync: batch, always
   std::string log_level = "info";           // --log.level: debug, info, warn, error
   std::string log_format = "logfmt";        // --log.format: logfmt, json
   bool show_version = false;                // --version

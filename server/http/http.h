@@ -3,7 +3,9 @@
 // Lean request/response types for handlers. Handlers never see Beast: they take a Request and
 // return a Response, which keeps their translation units light and testable without a socket.
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -58,6 +60,9 @@ class Router {
     bool blocking = false;
     // Value of the `handler` label in pharos_http_* metrics; defaults to the path.
     std::string metric_label;
+    // Requests of this route allowed in flight at once (queued or running); more get 503 with
+    // Retry-After instead of queueing without bound. 0: no limit. Blocking routes only.
+    int max_inflight = 0;
   };
   struct Route {
     std::string path;
@@ -65,6 +70,7 @@ class Router {
     std::vector<Method> methods;
     Handler handler;
     RouteOptions options;
+    std::shared_ptr<std::atomic<int>> inflight = std::make_shared<std::atomic<int>>(0);
   };
 
   void Handle(std::string path, std::vector<Method> methods, Handler handler,

@@ -281,9 +281,18 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!route->options.blocking) {
       return Write(route->handler(req), route->options.metric_label, start, version_);
     }
+    if (route->options.max_inflight > 0 &&
+        route->inflight->fetch_add(1) >= route->options.max_inflight) {
+      route->inflight->fetch_sub(1);
+      Response busy = Response::Text(503, "too many requests in flight; retry later\n");
+      busy.headers.emplace_back("Retry-After", "1");
+      return Write(std::move(busy), route->options.metric_label, start, version_);
+    }
+    if (route->options.max_inflight == 0) route->inflight->fetch_add(1);
     asio::post(server_->workers_, [self = shared_from_this(), route, start,
                                    req = std::move(req)]() mutable {
       Response r = route->handler(req);
+      route->inflight->fetch_sub(1);
       asio::post(self->stream_.get_executor(),
                  [self, route, start, r = std::move(r)]() mutable {
                    self->Write(std::move(r), route->options.metric_label, start, self->version_);

@@ -1060,6 +1060,7 @@ class DB::Impl {
     DBStats st;
     IndexStats is = index_.Stats(top_n);
     st.num_series = num_series_.load();
+    st.num_label_pairs = is.num_label_pairs;
     auto conv = [](const std::vector<IndexStatEntry>& in, std::vector<DBStats::Count>* out) {
       for (const auto& e : in) out->push_back({e.name, e.value});
     };

@@ -54,6 +54,7 @@ struct DBOptions {
 
 struct DBStats {
   uint64_t num_series = 0;
+  uint64_t num_label_pairs = 0;
   uint64_t head_chunks = 0;
   uint64_t head_bytes = 0;          // open chunks + pending sealed chunks + OOO buffers
   int64_t min_time = 0, max_time = 0;  // over all data (0 if empty)

@@ -34,6 +34,7 @@ class ServerTest : public ::testing::Test {
     proc_ = std::make_unique<PharosProcess>(dir_.path(), std::move(args));
     port_ = proc_->WaitForPort();
     ASSERT_GT(port_, 0) << proc_->Log();
+    ASSERT_TRUE(proc_->WaitForLog("ready to receive web requests")) << proc_->Log();
   }
   TempDir dir_;
   std::unique_ptr<PharosProcess> proc_;
