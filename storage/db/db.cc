@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <limits>
 #include <map>
+#include <set>
 #include <mutex>
 #include <thread>
 
@@ -79,6 +80,10 @@ struct MemSeries {
   std::map<int64_t, double> ooo ABSL_GUARDED_BY(mu);
   std::vector<PendingChunk> pending ABSL_GUARDED_BY(mu);
   int32_t last_marked_partition ABSL_GUARDED_BY(mu) = std::numeric_limits<int32_t>::min();
+  // True until the first chunk sealed after recovery: its data may overlap chunks already on
+  // disk (the newest timestamp on disk is not tracked), so that chunk marks the series for
+  // compaction.
+  bool may_overlap_disk ABSL_GUARDED_BY(mu) = false;
 
   bool HeadEmpty() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     return open.num_samples() == 0 && ooo.empty() && pending.empty();
@@ -202,6 +207,9 @@ class DB::Impl {
                                       "Head flushes that failed.").Get();
       partitions_dropped_ = &r.AddCounter("pharos_storage_retention_partitions_dropped_total",
                                           "Day partitions deleted by retention.").Get();
+      compactions_ = &r.AddCounter("pharos_storage_compactions_total",
+                                   "Series-partitions whose overlapping (out-of-order) chunks "
+                                   "were rewritten into non-overlapping ones.").Get();
       r.AddCollector([this](MetricWriter& w) { Collect(w); });
     }
   }
@@ -237,6 +245,8 @@ class DB::Impl {
       MemSeries* ms = Insert(ref, std::move(*labels));
       ms->persisted = true;
       ms->wal_logged = true;
+      absl::MutexLock lock(&ms->mu);
+      ms->may_overlap_disk = true;
       next_ref_ = std::max<uint64_t>(next_ref_, ref + 1);
       ++loaded;
     });
@@ -411,6 +421,10 @@ class DB::Impl {
     c.seq = next_seq_.fetch_add(1);
     c.wal_low = ms->head_wal_low;
     chunkenc::EncodeChunk(ts, vs, &c.data);
+    if (ms->may_overlap_disk) {
+      MarkDirty(c.partition, ms->ref);
+      ms->may_overlap_disk = false;
+    }
     ms->pending.push_back(std::move(c));
     ms->open.Reset();
     if (ms->ooo.empty()) ms->head_wal_low = kNoSegment;
@@ -430,6 +444,7 @@ class DB::Impl {
       c.seq = next_seq_.fetch_add(1);
       c.wal_low = ms->head_wal_low;
       chunkenc::EncodeChunk(ts, vs, &c.data);
+      MarkDirty(p, ms->ref);
       ms->pending.push_back(std::move(c));
       ts.clear();
       vs.clear();
@@ -747,6 +762,66 @@ class DB::Impl {
 
   // ---- Flush, WAL truncation, retention ----------------------------------------------------
 
+  // Out-of-order data is written as extra chunks that overlap older ones and is merged on
+  // read; (partition, series) pairs that got such chunks are compacted by the flusher into
+  // non-overlapping chunks.
+  void MarkDirty(int32_t p, SeriesRef ref) {
+    absl::MutexLock lock(&dirty_mu_);
+    dirty_.insert({p, ref});
+  }
+
+  // Rewrites the dirty pairs' chunks (flush_mu_ held: the flusher is the only chunk writer).
+  absl::Status CompactDirty(size_t max_pairs) ABSL_EXCLUSIVE_LOCKS_REQUIRED(flush_mu_) {
+    std::vector<std::pair<int32_t, SeriesRef>> work;
+    {
+      absl::MutexLock lock(&dirty_mu_);
+      for (auto it = dirty_.begin(); it != dirty_.end() && work.size() < max_pairs;) {
+        work.push_back(*it);
+        it = dirty_.erase(it);
+      }
+    }
+    for (const auto& [p, ref] : work) {
+      std::vector<Run> runs;
+      absl::Status derr;
+      size_t nchunks = 0;
+      absl::Status s = rocks_->ReadChunks(p, ref, std::numeric_limits<int64_t>::max(),
+                                          [&](int64_t, uint64_t seq, std::string_view data) {
+                                            Run r;
+                                            r.seq = seq;
+                                            ++nchunks;
+                                            absl::Status d = chunkenc::DecodeChunk(data, &r.ts, &r.vs);
+                                            if (!d.ok()) derr = d;
+                                            runs.push_back(std::move(r));
+                                          });
+      if (!s.ok()) return s;
+      if (!derr.ok()) {
+        opts_.log->error("msg=\"cannot compact corrupt chunks; left as they are\" ref={} day={} err={}",
+                         ref, p, Quoted(derr.message()));
+        continue;
+      }
+      if (nchunks < 2) continue;
+      std::vector<int64_t> ts;
+      std::vector<double> vs;
+      MergeRuns(runs, &ts, &vs);
+      std::vector<StoredChunk> out;
+      const size_t per = static_cast<size_t>(std::max(opts_.chunk_samples, 1));
+      for (size_t i = 0; i < ts.size(); i += per) {
+        size_t n = std::min(per, ts.size() - i);
+        StoredChunk c;
+        c.partition = p;
+        c.ref = ref;
+        c.start = ts[i];
+        c.seq = next_seq_.fetch_add(1);
+        chunkenc::EncodeChunk(std::span<const int64_t>(ts.data() + i, n),
+                              std::span<const double>(vs.data() + i, n), &c.data);
+        out.push_back(std::move(c));
+      }
+      if (absl::Status rs = rocks_->ReplaceChunks(p, ref, out); !rs.ok()) return rs;
+      if (compactions_) compactions_->Inc();
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status Flush(bool seal_all) {
     absl::MutexLock flush_lock(&flush_mu_);
     auto start = std::chrono::steady_clock::now();
@@ -835,6 +910,8 @@ class DB::Impl {
       chunks_written_->Inc(static_cast<double>(chunks));
       chunk_bytes_written_->Inc(static_cast<double>(chunk_bytes));
     }
+    // Bounded per flush so a large backfill doesn't stall the flusher.
+    if (absl::Status s = CompactDirty(seal_all ? SIZE_MAX : 1000); !s.ok()) return FlushFailed(s);
 
     // WAL truncation: everything below the lowest segment still needed by the head (or by a
     // commit in flight) is in RocksDB now.
@@ -1126,7 +1203,9 @@ class DB::Impl {
   absl::Mutex inflight_mu_;
   std::map<uint64_t, int> inflight_ ABSL_GUARDED_BY(inflight_mu_);
 
-  absl::Mutex flush_mu_;  // one flush or retention pass at a time
+  absl::Mutex flush_mu_;  // one flush, compaction or retention pass at a time
+  absl::Mutex dirty_mu_;
+  std::set<std::pair<int32_t, SeriesRef>> dirty_ ABSL_GUARDED_BY(dirty_mu_);
   int64_t last_cut_ms_ = 0;
 
   // Series removed by retention stay allocated for a while: a query may still hold them.
@@ -1155,6 +1234,7 @@ class DB::Impl {
   Histogram* flush_seconds_ = nullptr;
   Counter* flush_failures_ = nullptr;
   Counter* partitions_dropped_ = nullptr;
+  Counter* compactions_ = nullptr;
 };
 
 namespace {

@@ -160,7 +160,10 @@ TEST_F(DBTest, OutOfOrderDuplicatesAndLastWriteWins) {
     ASSERT_TRUE(app->Commit().ok());
   };
   std::map<int64_t, double> want;
-  auto db = Open();
+  Registry reg;
+  DBOptions o = Opts();
+  o.registry = &reg;
+  auto db = Open(o);
   const int64_t base = kNow - 10 * kDay;
   for (int i = 0; i < 300; ++i) {
     append(*db, base + i * 15000, i);
@@ -192,6 +195,9 @@ TEST_F(DBTest, OutOfOrderDuplicatesAndLastWriteWins) {
   check(*db);
   ASSERT_TRUE(db->Flush(true).ok());
   check(*db);
+  // The out-of-order chunks were compacted into non-overlapping ones.
+  EXPECT_THAT(reg.Expose(), ::testing::Not(::testing::HasSubstr("pharos_storage_compactions_total 0\n")));
+  EXPECT_THAT(reg.Expose(), ::testing::HasSubstr("pharos_storage_compactions_total "));
   // Overwrite a flushed sample, flush again, reopen: the newest value still wins.
   append(*db, base + 10 * 15000, -11);
   want[base + 10 * 15000] = -11;
