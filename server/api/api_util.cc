@@ -1,5 +1,6 @@
 #include "server/api/api_util.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 
@@ -68,6 +69,42 @@ http::Response SuccessResponse(std::string_view data_json, const std::vector<std
   list("infos", infos);
   body.push_back('}');
   return http::Response::Json(200, std::move(body));
+}
+
+void AppendPromFloat(std::string* out, double v) {
+  if (std::isnan(v)) {
+    out->append("NaN");
+    return;
+  }
+  if (std::isinf(v)) {
+    out->append(v > 0 ? "+Inf" : "-Inf");
+    return;
+  }
+  char buf[400];
+  double a = std::abs(v);
+  if (a != 0 && (a < 1e-6 || a >= 1e21)) {
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+    // to_chars writes "1e-07" / "1.5e+21" already in Go's form (sign, at least two digits).
+    out->append(buf, end);
+    return;
+  }
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
+  out->append(buf, end);
+}
+
+void AppendPromTimestamp(std::string* out, int64_t t) {
+  if (t < 0) {
+    out->push_back('-');
+    t = -t;
+  }
+  absl::StrAppend(out, t / 1000);
+  int64_t frac = t % 1000;
+  if (frac != 0) {
+    out->push_back('.');
+    if (frac < 100) out->push_back('0');
+    if (frac < 10) out->push_back('0');
+    absl::StrAppend(out, frac);
+  }
 }
 
 std::optional<std::string> Params::Get(std::string_view name) const {

@@ -38,6 +38,13 @@ class Params {
   std::vector<std::pair<std::string, std::string>> params_;
 };
 
+// A sample value as the Prometheus API writes it (a JSON string's contents): Go's
+// strconv.FormatFloat with 'f' and shortest precision, or 'e' when |v| < 1e-6 or >= 1e21;
+// "+Inf", "-Inf", "NaN".
+void AppendPromFloat(std::string* out, double v);
+// A timestamp in ms as Prometheus writes it: seconds, then ".ddd" when the ms part is non-zero.
+void AppendPromTimestamp(std::string* out, int64_t t_ms);
+
 // Prometheus's min/max representable times, used when start/end are absent.
 inline constexpr int64_t kMinTimeMs = -9223309901257974LL;  // -292273086-05-16T16:47:06Z
 inline constexpr int64_t kMaxTimeMs = 9223309901257974LL;
