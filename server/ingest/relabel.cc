@@ -1,6 +1,8 @@
 #include "server/ingest/relabel.h"
 
+#include <locale.h>
 #include <re2/re2.h>
+#include <wctype.h>
 
 #include <array>
 #include <charconv>
@@ -243,11 +245,84 @@ bool MatchGroups(const re2::RE2& re, std::string_view s, std::span<std::string_v
   return true;
 }
 
-void AsciiCase(std::string& s, bool upper) {
-  for (char& c : s) {
-    if (upper && c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-    if (!upper && c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+// Decodes one UTF-8 sequence at s[i]; returns its length, or 0 if invalid.
+size_t DecodeUtf8(std::string_view s, size_t i, char32_t* out) {
+  auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  unsigned char c = b(0);
+  size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
+  if (n == 0 || c >= 0xf8 || i + n > s.size()) return 0;
+  char32_t r = c & (0x7f >> n);
+  for (size_t k = 1; k < n; ++k) {
+    if ((b(k) & 0xc0) != 0x80) return 0;
+    r = (r << 6) | (b(k) & 0x3f);
   }
+  if ((n == 2 && r < 0x80) || (n == 3 && r < 0x800) || (n == 4 && r < 0x10000) || r > 0x10ffff ||
+      (r >= 0xd800 && r <= 0xdfff)) {
+    return 0;
+  }
+  *out = r;
+  return n;
+}
+
+void EncodeUtf8(char32_t r, std::string* out) {
+  if (r < 0x80) {
+    out->push_back(static_cast<char>(r));
+  } else if (r < 0x800) {
+    out->push_back(static_cast<char>(0xc0 | (r >> 6)));
+    out->push_back(static_cast<char>(0x80 | (r & 0x3f)));
+  } else if (r < 0x10000) {
+    out->push_back(static_cast<char>(0xe0 | (r >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3f)));
+    out->push_back(static_cast<char>(0x80 | (r & 0x3f)));
+  } else {
+    out->push_back(static_cast<char>(0xf0 | (r >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((r >> 12) & 0x3f)));
+    out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3f)));
+    out->push_back(static_cast<char>(0x80 | (r & 0x3f)));
+  }
+}
+
+// glibc's C.UTF-8 locale carries Unicode's simple case mappings, which are what Go's
+// strings.ToLower/ToUpper apply. Null when the locale is missing (then only ASCII is mapped).
+locale_t Utf8Locale() {
+  static const locale_t loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(0));
+  return loc;
+}
+
+// strings.ToLower / strings.ToUpper: ASCII fast path; otherwise per code point (invalid bytes
+// become U+FFFD, as strings.Map does).
+void ChangeCase(std::string& s, bool upper) {
+  bool ascii = true;
+  for (char& c : s) {
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      ascii = false;
+    } else if (upper && c >= 'a' && c <= 'z') {
+      c = static_cast<char>(c - 'a' + 'A');
+    } else if (!upper && c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  locale_t loc = Utf8Locale();
+  if (ascii || loc == static_cast<locale_t>(0)) return;
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    char32_t r;
+    size_t n = DecodeUtf8(s, i, &r);
+    if (n == 0) {
+      if (static_cast<unsigned char>(s[i]) < 0x80) {
+        out.push_back(s[i]);
+      } else {
+        EncodeUtf8(0xfffd, &out);
+      }
+      ++i;
+      continue;
+    }
+    wint_t m = upper ? towupper_l(static_cast<wint_t>(r), loc) : towlower_l(static_cast<wint_t>(r), loc);
+    EncodeUtf8(static_cast<char32_t>(m), &out);
+    i += n;
+  }
+  s = std::move(out);
 }
 
 bool RelabelOne(const CompiledRelabel& c, LabelsBuilder& lb) {
@@ -306,11 +381,11 @@ bool RelabelOne(const CompiledRelabel& c, LabelsBuilder& lb) {
       break;
     }
     case A::kLowercase:
-      AsciiCase(val, /*upper=*/false);
+      ChangeCase(val, /*upper=*/false);
       lb.Set(c.target_label, val);
       break;
     case A::kUppercase:
-      AsciiCase(val, /*upper=*/true);
+      ChangeCase(val, /*upper=*/true);
       lb.Set(c.target_label, val);
       break;
     case A::kHashMod: {

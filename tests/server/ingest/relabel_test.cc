@@ -172,6 +172,13 @@ TEST(RelabelTest, LowercaseUppercase) {
             R"({foo="bAr123Foo", foo_lowercase="bar123foo", foo_uppercase="BAR123FOO"})");
 }
 
+TEST(RelabelTest, LowercaseUppercaseUnicode) {
+  Labels in = Labels::FromStrings({"v", "ÄÖÜ Straße Привет ΣΑΣ"});
+  EXPECT_EQ(Apply(in, {Cfg({"v"}, "(.*)", "lo", "$1", "lowercase"),
+                       Cfg({"v"}, "(.*)", "up", "$1", "uppercase")}),
+            R"({lo="äöü straße привет σασ", up="ÄÖÜ STRAßE ПРИВЕТ ΣΑΣ", v="ÄÖÜ Straße Привет ΣΑΣ"})");
+}
+
 TEST(RelabelTest, BuilderInterfaceReportsDrop) {
   std::vector<CompiledRelabel> rules =
       MustCompile({Cfg({"__name__"}, "go_.*", "", "$1", "drop")});
