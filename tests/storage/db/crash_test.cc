@@ -68,13 +68,16 @@ void RunOnce(uint32_t seed, WalSync sync) {
     RunChild(tmp.path(), sync, fds[1]);
   }
   close(fds[1]);
-  std::this_thread::sleep_for(std::chrono::milliseconds(150 + rng() % 600));
+  // Wait for the first acknowledged batch (opening the store can be slow on a loaded
+  // machine), then kill at a random moment.
+  std::set<int> reported;
+  int b;
+  if (read(fds[0], &b, sizeof b) == sizeof b) reported.insert(b);
+  std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 700));
   kill(pid, SIGKILL);
   int status;
   waitpid(pid, &status, 0);
   ASSERT_TRUE(WIFSIGNALED(status)) << "child exited early with " << WEXITSTATUS(status);
-  std::set<int> reported;
-  int b;
   while (read(fds[0], &b, sizeof b) == sizeof b) reported.insert(b);
   close(fds[0]);
   ASSERT_FALSE(reported.empty()) << "child committed nothing before the kill";
