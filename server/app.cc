@@ -1,6 +1,7 @@
 #include "server/app.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -16,8 +17,10 @@
 #include "common/json.h"
 #include "common/logging.h"
 #include "common/metrics.h"
+#include "common/units.h"
 #include "common/strings.h"
 #include "server/api/read_api.h"
+#include "server/api/status_api.h"
 #include "server/api/write_api.h"
 #include "server/build_info.h"
 #include "server/config/config.h"
@@ -173,6 +176,7 @@ class App {
       return absl::InvalidArgumentError(
           absl::StrCat("--storage.wal-sync: expected batch or always, got \"", flags_.wal_sync, "\""));
     }
+    retention_ms_ = o.retention_ms;
     o.registry = &registry_;
     o.log = logs_.Get("storage");
     auto db = storage::DB::Open(std::move(o));
@@ -218,6 +222,23 @@ class App {
     wo.registry = &registry_;
     wo.log = logs_.Get("remote_write");
     api::RegisterWriteApi(router_, wo);
+    api::StatusApiOptions so;
+    so.config_yaml = [this] {
+      absl::MutexLock cl(&config_mu_);
+      return config_ ? config_->text : std::string();
+    };
+    so.runtime_info = [this] {
+      api::RuntimeInfo ri;
+      ri.start_time_ms = start_time_ms_;
+      char cwd[4096];
+      if (getcwd(cwd, sizeof cwd)) ri.cwd = cwd;
+      ri.reload_config_success = reload_ok_.Value() == 1;
+      ri.last_config_time_ms = static_cast<int64_t>(reload_time_.Value() * 1000);
+      ri.storage_retention = FormatDurationMs(retention_ms_.load());
+      return ri;
+    };
+    so.storage_ready = [this] { return ready_.load(); };
+    api::RegisterStatusApi(router_, so);
 
     router_.Handle("/-/healthy", {Method::kGet, Method::kHead}, [](const Request&) {
       return Response::Text(200, "Pharos is Healthy.\n");
@@ -295,6 +316,8 @@ class App {
   std::atomic<storage::DB*> db_ready_{nullptr};
   boost::asio::io_context main_ctx_;
   std::atomic<bool> ready_{false};
+  std::atomic<int64_t> retention_ms_{0};
+  const int64_t start_time_ms_ = static_cast<int64_t>(NowSeconds() * 1000);
   std::string self_target_;
   absl::Mutex reload_mu_;
   absl::Mutex config_mu_;

@@ -56,6 +56,29 @@ TEST_F(ServerTest, HealthyReadyAndBuildInfo) {
   EXPECT_THAT(flags.body, HasSubstr(R"("storage.retention.time":"30d")"));
 }
 
+TEST_F(ServerTest, StatusAndUtilityEndpoints) {
+  std::string cfg = dir_.Write("pharos.yml",
+                               "scrape_configs:\n  - job_name: a\n    basic_auth: {username: u, password: hunter2}\n"
+                               "storage:\n  retention: {time: 7d}\n");
+  Start({"--config.file=" + cfg});
+  auto c = HttpGet(port_, "/api/v1/status/config");
+  EXPECT_EQ(c.status, 200);
+  EXPECT_THAT(c.body, HasSubstr("<secret>"));
+  EXPECT_THAT(c.body, Not(HasSubstr("hunter2")));
+  EXPECT_THAT(c.body, HasSubstr("username: u"));
+  auto ri = HttpGet(port_, "/api/v1/status/runtimeinfo");
+  EXPECT_THAT(ri.body, HasSubstr(R"("storageRetention":"1w")"));
+  EXPECT_THAT(ri.body, HasSubstr(R"("reloadConfigSuccess":true)"));
+  auto f = HttpGet(port_, "/api/v1/format_query?query=sum%20by(job)%20(rate(x%5B5m%5D))");
+  EXPECT_EQ(f.body, R"js({"status":"success","data":"sum by (job) (rate(x[5m]))"})js");
+  auto bad = HttpGet(port_, "/api/v1/format_query?query=sum(");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.body, HasSubstr(R"("errorType":"bad_data")"));
+  auto ex = HttpGet(port_, "/api/v1/query_exemplars?query=test");
+  EXPECT_EQ(ex.body, R"({"status":"success","data":[]})");
+  EXPECT_THAT(HttpGet(port_, "/api/v1/status/walreplay").body, HasSubstr(R"("current":1)"));
+}
+
 TEST_F(ServerTest, MetricsExposition) {
   Start({});
   HttpGet(port_, "/-/healthy");
