@@ -63,6 +63,9 @@ class Router {
     // Requests of this route allowed in flight at once (queued or running); more get 503 with
     // Retry-After instead of queueing without bound. 0: no limit. Blocking routes only.
     int max_inflight = 0;
+    // Run on the query pool instead of the worker pool (long-running PromQL evaluation must
+    // not hold up writes). Blocking routes only.
+    bool query_pool = false;
   };
   struct Route {
     std::string path;

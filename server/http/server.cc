@@ -82,6 +82,7 @@ class Server::Impl {
         log_(options_.log),
         workers_(options_.worker_threads > 0 ? options_.worker_threads
                                              : std::max(1u, std::thread::hardware_concurrency())),
+        query_workers_(std::max(1, options_.query_threads)),
         requests_(options_.registry->AddCounter("pharos_http_requests_total",
                                                 "HTTP requests served, by handler and status code.",
                                                 {"handler", "code"})),
@@ -143,6 +144,7 @@ class Server::Impl {
   const Router* router_;
   LoggerPtr log_;
   asio::thread_pool workers_;
+  asio::thread_pool query_workers_;
   CounterFamily& requests_;
   HistogramFamily& durations_;
   HistogramFamily& response_sizes_;
@@ -289,7 +291,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return Write(std::move(busy), route->options.metric_label, start, version_);
     }
     if (route->options.max_inflight == 0) route->inflight->fetch_add(1);
-    asio::post(server_->workers_, [self = shared_from_this(), route, start,
+    auto& pool = route->options.query_pool ? server_->query_workers_ : server_->workers_;
+    asio::post(pool, [self = shared_from_this(), route, start,
                                    req = std::move(req)]() mutable {
       Response r = route->handler(req);
       route->inflight->fetch_sub(1);
@@ -391,6 +394,7 @@ void Server::Impl::Stop() {
   for (auto& ctx : contexts_) ctx->stop();
   for (auto& t : threads_) t.join();
   workers_.join();
+  query_workers_.join();
   // Destroying the contexts destroys the handlers still queued on them, which releases the
   // sessions they hold; do it now, while mu_ (used by ~Session) is alive.
   acceptor_.reset();

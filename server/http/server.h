@@ -26,8 +26,11 @@ struct ServerOptions {
   std::string listen_address = ":9090";
   // I/O threads; 0 means one per core.
   int io_threads = 0;
-  // Threads for blocking handlers (storage, queries); 0 means one per core.
+  // Threads for blocking handlers (storage, writes, metadata); 0 means one per core.
   int worker_threads = 0;
+  // Threads for query-pool routes (PromQL); also the number of queries evaluated at once.
+  // Default 20, as Prometheus's --query.max-concurrency.
+  int query_threads = 20;
   // Largest accepted request body, after transfer decoding; larger gets 413. Default 64 MiB.
   uint64_t max_request_bytes = 64ull << 20;
   // Largest accepted request header block; larger gets 431. Default 64 KiB.
