@@ -1,0 +1,74 @@
+#pragma once
+
+// Runner for Prometheus's PromQL test scripts (conformance/promql/*.test; the DSL is described
+// in conformance/README.md section 1): load / load_with_nhcb / clear / eval with `expect`
+// lines. Data is loaded into a small in-memory storage::Queryable (MemStorage) and evaluated
+// with pharos::promql::Engine configured as the README's section 1.1 requires.
+//
+// Evals are counted per file as passed, failed, skipped because they involve native
+// histograms (`{{...}}` values, or flagged in EVAL_INDEX.tsv), or skipped because they use an
+// experimental feature the engine does not implement (anchored/smoothed selectors, info(),
+// start timestamps, histogram_quantiles).
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "query/engine/engine.h"
+#include "storage/api/storage.h"
+#include "storage/labels/labels.h"
+
+namespace pharos::promql::testing {
+
+// An in-memory Queryable: label set -> samples by time. Select returns series sorted by labels.
+class MemStorage : public storage::Queryable {
+ public:
+  void Add(const Labels& labels, int64_t t, double v) { data_[labels][t] = v; }
+  void Clear() { data_.clear(); }
+  absl::StatusOr<std::unique_ptr<storage::Querier>> NewQuerier(int64_t mint,
+                                                               int64_t maxt) override;
+
+  using Data = std::map<Labels, std::map<int64_t, double>>;
+
+ private:
+  Data data_;
+};
+
+enum class EvalStatus { kPassed, kFailed, kSkippedNativeHistogram, kSkippedExperimental };
+
+struct EvalOutcome {
+  std::string file;  // base name, e.g. "functions.test"
+  int line = 0;      // 1-based line of the eval header
+  std::string expr;
+  EvalStatus status = EvalStatus::kPassed;
+  std::string diff;  // for failures: what differed
+};
+
+struct FileSummary {
+  std::string file;
+  int passed = 0;
+  int failed = 0;
+  int skipped_native_histogram = 0;
+  int skipped_experimental = 0;
+  std::vector<EvalOutcome> outcomes;  // every eval, in file order
+};
+
+struct RunnerOptions {
+  // conformance/promql/EVAL_INDEX.tsv; evals flagged there as native-histogram or
+  // start-timestamp dependent are skipped. Empty: only `{{` in the script marks them.
+  std::string eval_index_path;
+};
+
+// Runs one .test file.
+absl::StatusOr<FileSummary> RunTestFile(const std::string& path, const RunnerOptions& options);
+
+// The engine options the scripts assume (lookback 5m, 10000 max samples, 100s timeout,
+// 1m subquery step, delayed name removal and experimental functions on).
+EngineOptions ConformanceEngineOptions();
+
+}  // namespace pharos::promql::testing
