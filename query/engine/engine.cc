@@ -314,7 +314,8 @@ int64_t DurationMs(const DurationExpr* expr, int64_t literal_ms, const QueryCont
   if (expr == nullptr || expr->IsConstant()) return literal_ms;
   double s = EvalDurationSeconds(*expr, static_cast<double>(ctx.query_step) / 1000,
                                  static_cast<double>(ctx.query_end - ctx.query_start) / 1000);
-  return static_cast<int64_t>(std::llround(s * 1000));
+  if (std::isnan(s)) return 0;
+  return static_cast<int64_t>(std::round(s * 1e6) / 1000);
 }
 
 int64_t SelectorOffset(const VectorSelector& vs, const QueryContext& ctx) {
@@ -1180,8 +1181,10 @@ absl::StatusOr<Matrix> Evaluator::EvalCall(const Call& call) {
   if (name == "min_of" || name == "max_of") {
     return RangeEval(args, nullptr, [&](std::vector<Vector>& v, const auto&, int64_t) {
       double a = v[0].empty() ? kNaN : v[0][0].f, b = v[1].empty() ? kNaN : v[1][0].f;
-      return absl::StatusOr<Vector>(
-          Vector{Sample{Labels(), name == "min_of" ? std::min(a, b) : std::max(a, b), 0, false}});
+      double r = (std::isnan(a) || std::isnan(b)) ? kNaN
+                 : name == "min_of"               ? std::min(a, b)
+                                                  : std::max(a, b);
+      return absl::StatusOr<Vector>(Vector{Sample{Labels(), r, 0, false}});
     });
   }
   if (name == "vector") {
@@ -1491,21 +1494,23 @@ absl::StatusOr<Vector> Evaluator::VectorBinop(const BinaryExpr& b, const Vector&
   const Vector& rhs = swap ? lhs_in : rhs_in;
   const std::vector<int>& lsig = swap ? rsig_in : lsig_in;
   const std::vector<int>& rsig = swap ? lsig_in : rsig_in;
-  std::optional<double> fill_for_rhs = swap ? m.fill_lhs : m.fill_rhs;
-  std::optional<double> fill_for_lhs = swap ? m.fill_rhs : m.fill_lhs;
+  // As in Prometheus, the fill values are not swapped with the sides for group_right.
+  const std::optional<double> fill_for_rhs = m.fill_rhs;
+  const std::optional<double> fill_for_lhs = m.fill_lhs;
 
   absl::flat_hash_map<int, size_t> right;  // sig -> index in rhs
   std::vector<int> right_order;
   for (size_t i = 0; i < rhs.size(); ++i) {
     auto [it, inserted] = right.emplace(rsig[i], i);
     if (!inserted) {
-      const Sample& dup = rhs[it->second];
-      const Sample& rs = rhs[i];
-      Labels matched = MatchLabels(rs.metric, m.matching_labels, m.on);
+      const Sample* a = &rhs[it->second];
+      const Sample* c = &rhs[i];
+      if (c->metric < a->metric) std::swap(a, c);  // stable, sorted order
+      Labels matched = MatchLabels(c->metric, m.matching_labels, m.on);
       return ExecError(absl::StrCat(
           "found duplicate series for the match group ", matched.String(), " on the ",
-          swap ? "left" : "right", " hand-side of the operation: [", rs.metric.String(), ", ",
-          dup.metric.String(),
+          swap ? "left" : "right", " hand-side of the operation: [", a->metric.String(), ", ",
+          c->metric.String(),
           "];many-to-many matching not allowed: matching labels must be unique on one side"));
     }
     right_order.push_back(rsig[i]);

@@ -307,6 +307,12 @@ bool EvalRangeFn(RangeFn fn, std::span<const FPoint> w, const RangeCall& c, doub
       *out = Variance(w);
       return true;
     case RangeFn::kMadOverTime: {
+      for (const FPoint& p : w) {
+        if (std::isnan(p.f)) {
+          *out = kNaN;
+          return true;
+        }
+      }
       std::vector<double> values;
       values.reserve(w.size());
       for (const FPoint& p : w) values.push_back(p.f);
@@ -520,16 +526,18 @@ double BucketFraction(double lower, double upper, std::vector<Bucket>& buckets) 
       upper_set = true;
     }
     if (lower_set && upper_set) break;
-    bool interpolate = !std::isinf(b_lower) && !std::isinf(b_upper);
+    // Observations in a bucket of infinite width sit at its infinite end: no interpolation.
+    auto rank_at = [&](double x) {
+      if (std::isinf(b_upper)) return rank;
+      if (std::isinf(b_lower)) return rank + b_count;
+      return rank + b_count * (x - b_lower) / (b_upper - b_lower);
+    };
     if (!lower_set && b_lower < lower && b_upper > lower) {
-      lower_rank = interpolate ? rank + b_count * (lower - b_lower) / (b_upper - b_lower)
-                               : (std::isinf(b_upper) ? rank : rank + b_count);
-      if (std::isinf(b_lower) && !std::isinf(b_upper)) lower_rank = rank;
+      lower_rank = rank_at(lower);
       lower_set = true;
     }
     if (!upper_set && b_lower < upper && b_upper > upper) {
-      upper_rank = interpolate ? rank + b_count * (upper - b_lower) / (b_upper - b_lower)
-                               : (std::isinf(b_upper) ? rank : rank + b_count);
+      upper_rank = rank_at(upper);
       upper_set = true;
     }
     if (lower_set && upper_set) break;
