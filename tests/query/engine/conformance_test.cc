@@ -62,18 +62,21 @@ TEST(PromqlConformanceTest, AllScripts) {
   opts.eval_index_path = (dir / "EVAL_INDEX.tsv").string();
   const std::set<std::string> known = LoadKnownFailures(PHAROS_PROMQL_KNOWN_FAILURES);
 
-  std::string table = absl::StrFormat("%-26s %7s %7s %9s %9s\n", "file", "passed", "failed",
-                                      "skip-NH", "skip-exp");
-  int tp = 0, tf = 0, tn = 0, te = 0;
+  std::string table = absl::StrFormat("%-26s %7s %7s %9s %9s %8s %8s\n", "file", "passed",
+                                      "failed", "skip-NH", "skip-exp", "range-ck", "@-ck");
+  int tp = 0, tf = 0, tn = 0, te = 0, trc = 0, tac = 0;
   std::vector<std::string> current_failures;
   std::vector<std::string> new_failures;
   std::vector<std::string> now_passing;
   for (const auto& f : files) {
     auto summary = RunTestFile(f.string(), opts);
     ASSERT_TRUE(summary.ok()) << summary.status();
-    absl::StrAppendFormat(&table, "%-26s %7d %7d %9d %9d\n", summary->file, summary->passed,
-                          summary->failed, summary->skipped_native_histogram,
-                          summary->skipped_experimental);
+    absl::StrAppendFormat(&table, "%-26s %7d %7d %9d %9d %8d %8d\n", summary->file,
+                          summary->passed, summary->failed, summary->skipped_native_histogram,
+                          summary->skipped_experimental, summary->range_checks,
+                          summary->at_checks);
+    trc += summary->range_checks;
+    tac += summary->at_checks;
     tp += summary->passed;
     tf += summary->failed;
     tn += summary->skipped_native_histogram;
@@ -93,7 +96,8 @@ TEST(PromqlConformanceTest, AllScripts) {
       }
     }
   }
-  absl::StrAppendFormat(&table, "%-26s %7d %7d %9d %9d\n", "TOTAL", tp, tf, tn, te);
+  absl::StrAppendFormat(&table, "%-26s %7d %7d %9d %9d %8d %8d\n", "TOTAL", tp, tf, tn, te,
+                        trc, tac);
   std::printf("%s", table.c_str());
 
   if (const char* out = std::getenv("PHAROS_PROMQL_WRITE_KNOWN_FAILURES")) {

@@ -16,6 +16,7 @@
 #include "query/parser/ast.h"
 #include "query/parser/functions.h"
 #include "query/parser/parser.h"
+#include "query/parser/printer.h"
 #include "re2/re2.h"
 
 namespace pharos::promql::testing {
@@ -373,6 +374,175 @@ bool UsesUnsupportedFeature(const Expr& e) {
     if (UsesUnsupportedFeature(*c)) return true;
   }
   return false;
+}
+
+
+// Whether an expression uses a function/feature the extra checks must skip.
+bool UsesAnyFunction(const Expr& e, std::initializer_list<std::string_view> names) {
+  if (e.kind() == ExprKind::kCall) {
+    std::string_view n = e.As<Call>().func->name;
+    for (std::string_view x : names) {
+      if (n == x) return true;
+    }
+  }
+  for (const Expr* c : Children(e)) {
+    if (UsesAnyFunction(*c, names)) return true;
+  }
+  return false;
+}
+
+bool UsesDurationFunctions(const Expr& e);
+bool DurationUsesStepOrRange(const DurationExpr* d) { return d != nullptr && !d->IsConstant(); }
+bool UsesDurationFunctions(const Expr& e) {
+  switch (e.kind()) {
+    case ExprKind::kVectorSelector:
+      if (DurationUsesStepOrRange(e.As<VectorSelector>().offset_expr.get())) return true;
+      break;
+    case ExprKind::kMatrixSelector:
+      if (DurationUsesStepOrRange(e.As<MatrixSelector>().range_expr.get())) return true;
+      break;
+    case ExprKind::kSubquery: {
+      const auto& s = e.As<SubqueryExpr>();
+      if (DurationUsesStepOrRange(s.range_expr.get()) ||
+          DurationUsesStepOrRange(s.step_expr.get()) ||
+          DurationUsesStepOrRange(s.offset_expr.get())) {
+        return true;
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  for (const Expr* c : Children(e)) {
+    if (UsesDurationFunctions(*c)) return true;
+  }
+  return false;
+}
+
+bool UsesAtStartEnd(const Expr& e) {
+  if (e.kind() == ExprKind::kVectorSelector) {
+    AtKind a = e.As<VectorSelector>().at;
+    if (a == AtKind::kStart || a == AtKind::kEnd) return true;
+  }
+  if (e.kind() == ExprKind::kSubquery) {
+    AtKind a = e.As<SubqueryExpr>().at;
+    if (a == AtKind::kStart || a == AtKind::kEnd) return true;
+  }
+  for (const Expr* c : Children(e)) {
+    if (UsesAtStartEnd(*c)) return true;
+  }
+  return false;
+}
+
+// Adds `@ t` to every selector and subquery without one.
+void AddAt(Expr& e, int64_t t) {
+  if (e.kind() == ExprKind::kVectorSelector) {
+    auto& vs = e.As<VectorSelector>();
+    if (vs.at == AtKind::kNone) {
+      vs.at = AtKind::kTimestamp;
+      vs.at_timestamp_ms = t;
+    }
+  }
+  if (e.kind() == ExprKind::kSubquery) {
+    auto& sq = e.As<SubqueryExpr>();
+    if (sq.at == AtKind::kNone) {
+      sq.at = AtKind::kTimestamp;
+      sq.at_timestamp_ms = t;
+    }
+    // Selectors inside a subquery are evaluated relative to it: leave them.
+    return;
+  }
+  for (Expr* c : Children(e)) AddAt(*c, t);
+}
+
+// Compares two results of the same query; "" if equal.
+std::string SameResult(const QueryResult& a, const QueryResult& b) {
+  if (a.type != b.type) {
+    return absl::StrCat("type ", Av(ResultTypeName(a.type)), " vs ", Av(ResultTypeName(b.type)));
+  }
+  if (a.type == ResultType::kScalar) {
+    return AlmostEqual(a.scalar.v, b.scalar.v)
+               ? ""
+               : absl::StrCat("scalar ", Fmt(a.scalar.v), " vs ", Fmt(b.scalar.v));
+  }
+  if (a.type == ResultType::kString) return a.string_value == b.string_value ? "" : "string";
+  std::map<Labels, const Series*> m;
+  for (const Series& s : a.series) m[s.labels] = &s;
+  if (a.series.size() != b.series.size()) {
+    return absl::StrCat(a.series.size(), " vs ", b.series.size(), " series");
+  }
+  for (const Series& s : b.series) {
+    auto it = m.find(s.labels);
+    if (it == m.end()) return absl::StrCat("series ", s.labels.String(), " missing");
+    const Series& o = *it->second;
+    if (o.points.size() != s.points.size()) {
+      return absl::StrCat(s.labels.String(), ": ", o.points.size(), " vs ", s.points.size(),
+                          " points");
+    }
+    for (size_t i = 0; i < s.points.size(); ++i) {
+      if (!AlmostEqual(o.points[i].v, s.points[i].v)) {
+        return absl::StrCat(s.labels.String(), ": ", Fmt(o.points[i].v), " vs ",
+                            Fmt(s.points[i].v));
+      }
+    }
+  }
+  return "";
+}
+
+// The range-query check (b): the point at t of a t-1m..t+1m range query equals the instant
+// result.
+std::string RangeCheck(const Engine& engine, MemStorage& storage, const std::string& expr,
+                       int64_t t, const QueryResult& instant) {
+  auto r = engine.RangeQuery(storage, expr, t - 60000, t + 60000, 60000);
+  if (!r.ok()) return absl::StrCat("[range check] error: ", r.status().message());
+  std::map<Labels, double> at_t;
+  for (const Series& s : r->series) {
+    for (const Point& p : s.points) {
+      if (p.t == t) at_t[s.labels] = p.v;
+    }
+  }
+  if (instant.type == ResultType::kScalar) {
+    auto it = at_t.find(Labels());
+    if (it == at_t.end() || !AlmostEqual(it->second, instant.scalar.v)) {
+      return "[range check] scalar differs";
+    }
+    return "";
+  }
+  if (instant.type != ResultType::kVector) return "";
+  if (at_t.size() != instant.series.size()) {
+    return absl::StrCat("[range check] ", at_t.size(), " series at t, instant has ",
+                        instant.series.size());
+  }
+  for (const Series& s : instant.series) {
+    auto it = at_t.find(s.labels);
+    if (it == at_t.end()) return absl::StrCat("[range check] missing ", s.labels.String());
+    if (!AlmostEqual(it->second, s.points[0].v)) {
+      return absl::StrCat("[range check] ", s.labels.String(), ": ", Fmt(it->second), " vs ",
+                          Fmt(s.points[0].v));
+    }
+  }
+  return "";
+}
+
+// The @ check (a).
+std::string AtCheck(const Engine& engine, MemStorage& storage, const Expr& parsed, int64_t t,
+                    const QueryResult& instant) {
+  ExprPtr copy = Clone(parsed);
+  AddAt(*copy, t);
+  std::string q = Format(*copy);
+  std::vector<int64_t> times;
+  if (t == 0) {
+    times = {-1000, 0, 1000};
+  } else {
+    times = {-10 * t, 0, t / 5, t, 10 * t};
+  }
+  for (int64_t at : times) {
+    auto r = engine.InstantQuery(storage, q, at);
+    if (!r.ok()) return absl::StrCat("[@ check] ", q, " at ", at, ": ", r.status().message());
+    std::string d = SameResult(instant, *r);
+    if (!d.empty()) return absl::StrCat("[@ check] ", q, " at ", at, ": ", d);
+  }
+  return "";
 }
 
 // ---------------------------------------------------------------------------------------
@@ -859,6 +1029,22 @@ absl::StatusOr<FileSummary> RunTestFile(const std::string& path, const RunnerOpt
       } else {
         std::string diff = CompareResult(cmd, *r);
         if (diff.empty()) diff = CheckAnnotations(cmd, *r);
+        const bool skip_extra = !parsed.ok() || cmd.range || cmd.ordered ||
+                                cmd.string_value.has_value() || cmd.has_range_vector_expect ||
+                                UsesAnyFunction(**parsed, {"start", "end", "range", "step"}) ||
+                                UsesAtStartEnd(**parsed) || UsesDurationFunctions(**parsed);
+        if (diff.empty() && options.range_check && !skip_extra &&
+            r->type != ResultType::kMatrix) {
+          diff = RangeCheck(engine, storage, cmd.expr, cmd.start, *r);
+          summary.range_checks++;
+        }
+        if (diff.empty() && options.at_modifier_check && !skip_extra &&
+            !UsesAnyFunction(**parsed, {"time", "timestamp", "predict_linear", "days_in_month",
+                                        "day_of_month", "day_of_week", "day_of_year", "hour",
+                                        "minute", "month", "year"})) {
+          diff = AtCheck(engine, storage, **parsed, cmd.start, *r);
+          summary.at_checks++;
+        }
         out.status = diff.empty() ? EvalStatus::kPassed : EvalStatus::kFailed;
         out.diff = diff;
       }

@@ -55,6 +55,8 @@ struct FileSummary {
   int failed = 0;
   int skipped_native_histogram = 0;
   int skipped_experimental = 0;
+  int range_checks = 0;  // extra checks (b) and (a) run on passing evals
+  int at_checks = 0;
   std::vector<EvalOutcome> outcomes;  // every eval, in file order
 };
 
@@ -62,6 +64,13 @@ struct RunnerOptions {
   // conformance/promql/EVAL_INDEX.tsv; evals flagged there as native-histogram or
   // start-timestamp dependent are skipped. Empty: only `{{` in the script marks them.
   std::string eval_index_path;
+  // Prometheus's extra checks on every passing instant eval (conformance/README.md 1.7):
+  // (a) the query with `@ t` added to every selector and subquery gives the same result when
+  //     evaluated at -10t, 0, t/5, t and 10t (at -1s, 0, 1s when t = 0);
+  // (b) the query run as a range query from t-1m to t+1m, step 1m, gives the same point at t.
+  // A mismatch fails the eval. Default: on.
+  bool at_modifier_check = true;
+  bool range_check = true;
 };
 
 // Runs one .test file.
