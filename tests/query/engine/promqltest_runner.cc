@@ -82,10 +82,16 @@ class MemSeriesSet : public storage::SeriesSet {
 
 class MemQuerier : public storage::Querier {
  public:
-  MemQuerier(const MemStorage::Data* data, int64_t mint, int64_t maxt)
-      : data_(data), mint_(mint), maxt_(maxt) {}
+  MemQuerier(const MemStorage::Data* data, const std::set<Labels>* histograms, bool* touched,
+             int64_t mint, int64_t maxt)
+      : data_(data), histograms_(histograms), touched_(touched), mint_(mint), maxt_(maxt) {}
   std::unique_ptr<storage::SeriesSet> Select(std::span<const Matcher> matchers,
                                              const storage::SelectHints&) const override {
+    for (const Labels& labels : *histograms_) {
+      bool ok = true;
+      for (const Matcher& m : matchers) ok = ok && m.Matches(labels.Get(m.name()));
+      if (ok) *touched_ = true;
+    }
     std::vector<std::unique_ptr<MemSeries>> out;
     for (const auto& [labels, samples] : *data_) {
       bool ok = true;
@@ -115,6 +121,8 @@ class MemQuerier : public storage::Querier {
 
  private:
   const MemStorage::Data* data_;
+  const std::set<Labels>* histograms_;
+  bool* touched_;
   int64_t mint_, maxt_;
 };
 
@@ -813,7 +821,8 @@ std::map<std::pair<std::string, int>, EvalIndexEntry> LoadEvalIndex(const std::s
 
 absl::StatusOr<std::unique_ptr<storage::Querier>> MemStorage::NewQuerier(int64_t mint,
                                                                          int64_t maxt) {
-  return std::unique_ptr<storage::Querier>(std::make_unique<MemQuerier>(&data_, mint, maxt));
+  return std::unique_ptr<storage::Querier>(
+      std::make_unique<MemQuerier>(&data_, &histograms_, &touched_, mint, maxt));
 }
 
 EngineOptions ConformanceEngineOptions() {
@@ -869,6 +878,7 @@ absl::StatusOr<FileSummary> RunTestFile(const std::string& path, const RunnerOpt
       auto step = ParseDuration(step_s);
       if (!step) return absl::InvalidArgumentError(absl::StrCat(base, ":", hl.number, ": bad load step"));
       ++i;
+      std::vector<Labels> block;
       while (i < lines.size() && !lines[i].text.empty()) {
         const Line& l = lines[i++];
         Labels labels;
@@ -887,6 +897,23 @@ absl::StatusOr<FileSummary> RunTestFile(const std::string& path, const RunnerOpt
         }
         for (size_t k = 0; k < values.size(); ++k) {
           if (values[k]) storage.Add(labels, static_cast<int64_t>(k) * *step, *values[k]);
+        }
+        if (hist) storage.MarkHistogram(labels);
+        block.push_back(labels);
+      }
+      if (word == "load_with_nhcb") {
+        // The classic histograms of the block also become native histograms (schema -53)
+        // under the base name: mark those series.
+        for (const Labels& l : block) {
+          std::string_view name = l.MetricName();
+          for (std::string_view suffix : {"_bucket", "_count", "_sum"}) {
+            if (name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix) {
+              LabelsBuilder b(l);
+              b.Set(kMetricName, name.substr(0, name.size() - suffix.size()));
+              b.Del("le");
+              storage.MarkHistogram(b.Labels());
+            }
+          }
         }
       }
       continue;
@@ -988,8 +1015,9 @@ absl::StatusOr<FileSummary> RunTestFile(const std::string& path, const RunnerOpt
     out.line = cmd.line;
     out.expr = cmd.expr;
     auto idx = index.find({base, cmd.line});
-    bool nh = cmd.histogram || (idx != index.end() && idx->second.nh);
+    bool nh = cmd.histogram;
     bool start_ts = idx != index.end() && idx->second.start_ts;
+    storage.ResetTouched();
     ParserOptions popts;
     popts.enable_experimental = true;
     auto parsed = ParseExpr(cmd.expr, popts);
@@ -1048,6 +1076,11 @@ absl::StatusOr<FileSummary> RunTestFile(const std::string& path, const RunnerOpt
         out.status = diff.empty() ? EvalStatus::kPassed : EvalStatus::kFailed;
         out.diff = diff;
       }
+    }
+    if (storage.TouchedHistogram() && out.status != EvalStatus::kSkippedExperimental) {
+      // The query read series whose native histogram samples were not loaded.
+      out.status = EvalStatus::kSkippedNativeHistogram;
+      out.diff.clear();
     }
     switch (out.status) {
       case EvalStatus::kPassed:

@@ -6,9 +6,10 @@
 // with pharos::promql::Engine configured as the README's section 1.1 requires.
 //
 // Evals are counted per file as passed, failed, skipped because they involve native
-// histograms (`{{...}}` values, or flagged in EVAL_INDEX.tsv), or skipped because they use an
-// experimental feature the engine does not implement (anchored/smoothed selectors, info(),
-// start timestamps, histogram_quantiles).
+// histograms (`{{...}}` in the expected output, or the query selected a series that holds
+// native histogram samples in the loaded data, including load_with_nhcb's converted
+// histograms), or skipped because they use an experimental feature the engine does not
+// implement (anchored/smoothed selectors, info(), start timestamps, histogram_quantiles).
 
 #include <cstdint>
 #include <map>
@@ -29,7 +30,21 @@ namespace pharos::promql::testing {
 class MemStorage : public storage::Queryable {
  public:
   void Add(const Labels& labels, int64_t t, double v) { data_[labels][t] = v; }
-  void Clear() { data_.clear(); }
+  // Marks a series that holds native histogram samples (not stored: the engine reads floats
+  // only). A Select that matches it sets TouchedHistogram().
+  void MarkHistogram(const Labels& labels) { histograms_.insert(labels); }
+  bool TouchedHistogram() const { return touched_; }
+  void ResetTouched() { touched_ = false; }
+  void Clear() {
+    data_.clear();
+    histograms_.clear();
+  }
+  const std::set<Labels>& histograms() const { return histograms_; }
+  std::vector<Labels> SeriesLabels() const {
+    std::vector<Labels> out;
+    for (const auto& [l, s] : data_) out.push_back(l);
+    return out;
+  }
   absl::StatusOr<std::unique_ptr<storage::Querier>> NewQuerier(int64_t mint,
                                                                int64_t maxt) override;
 
@@ -37,6 +52,8 @@ class MemStorage : public storage::Queryable {
 
  private:
   Data data_;
+  std::set<Labels> histograms_;
+  bool touched_ = false;
 };
 
 enum class EvalStatus { kPassed, kFailed, kSkippedNativeHistogram, kSkippedExperimental };
@@ -61,8 +78,8 @@ struct FileSummary {
 };
 
 struct RunnerOptions {
-  // conformance/promql/EVAL_INDEX.tsv; evals flagged there as native-histogram or
-  // start-timestamp dependent are skipped. Empty: only `{{` in the script marks them.
+  // conformance/promql/EVAL_INDEX.tsv; evals flagged there as start-timestamp dependent are
+  // skipped as experimental.
   std::string eval_index_path;
   // Prometheus's extra checks on every passing instant eval (conformance/README.md 1.7):
   // (a) the query with `@ t` added to every selector and subquery gives the same result when
