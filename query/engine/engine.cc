@@ -343,8 +343,12 @@ void WalkTimes(const Expr& e, const QueryContext& ctx, int64_t start, int64_t en
       int64_t s = start, en = end;
       if (auto at = AtTime(vs.at, vs.at_timestamp_ms, ctx)) s = en = *at;
       int64_t off = SelectorOffset(vs, ctx);
-      s -= off + (eval_range > 0 ? eval_range : ctx.opts->lookback_delta_ms);
+      const int64_t lookback = ctx.opts->lookback_delta_ms;
+      s -= off + (eval_range > 0 ? eval_range : lookback);
       en -= off;
+      // Anchored/smoothed selectors also read one lookback delta before (and after) the range.
+      if (eval_range > 0 && (vs.anchored || vs.smoothed)) s -= lookback;
+      if (vs.smoothed) en += lookback;
       tr.min = std::min(tr.min, s);
       tr.max = std::max(tr.max, en);
       return;
@@ -721,6 +725,23 @@ absl::StatusOr<Matrix> Evaluator::EvalVectorSelector(const VectorSelector& vs, b
     PHAROS_RETURN_IF_ERROR(ctx_->CheckDeadline());
     MSeries out;
     out.metric = s.labels;
+    if (vs.smoothed && !timestamps) {
+      // Interpolated between the neighbours within one lookback delta on either side.
+      size_t lo = 0, hi = 0;
+      for (int64_t ts = start_; ts <= end_; ts += interval_) {
+        const int64_t ref = (at ? *at : ts) - offset;
+        while (hi < s.clean.size() && s.clean[hi].t <= ref + lookback) ++hi;
+        while (lo < hi && s.clean[lo].t <= ref - lookback) ++lo;
+        double v;
+        if (lo < hi && internal::SmoothedValue(
+                           std::span<const FPoint>(s.clean.data() + lo, hi - lo), ref, &v)) {
+          out.floats.push_back(FPoint{ts, v});
+          PHAROS_RETURN_IF_ERROR(AddSamples(1));
+        }
+      }
+      if (!out.floats.empty()) mat.push_back(std::move(out));
+      continue;
+    }
     if (timestamps) {
       out.metric = MaybeDropNow(out.metric);
       out.drop_name = true;
@@ -748,12 +769,18 @@ absl::StatusOr<Matrix> Evaluator::EvalMatrixSelectorInstant(const MatrixSelector
   const int64_t range = DurationMs(ms.range_expr.get(), ms.range_ms, *ctx_);
   const int64_t maxt = (at ? *at : start_) - offset;
   const int64_t mint = maxt - range;
+  const int64_t lookback = ctx_->opts->lookback_delta_ms;
+  const int64_t lo = (vs.anchored || vs.smoothed) ? mint - lookback : mint;
+  const int64_t hi = vs.smoothed ? maxt + lookback : maxt;
   Matrix mat;
   for (const LoadedSeries& s : *series) {
     MSeries out;
     out.metric = s.labels;
     for (const FPoint& p : s.clean) {
-      if (p.t > mint && p.t <= maxt) out.floats.push_back(p);
+      if (p.t > lo && p.t <= hi) out.floats.push_back(p);
+    }
+    if (vs.anchored || vs.smoothed) {
+      out.floats = internal::ExtendFloats(out.floats, mint, maxt, vs.smoothed);
     }
     if (out.floats.empty()) continue;
     PHAROS_RETURN_IF_ERROR(AddSamples(static_cast<int64_t>(out.floats.size())));
@@ -811,13 +838,27 @@ absl::StatusOr<Matrix> Evaluator::EvalRangeCall(const Call& call, size_t matrix_
   std::vector<Source> sources;
   Matrix subquery_result;
   int64_t offset = 0, range = 0;
+  bool anchored = false, smoothed = false;
   std::optional<int64_t> at;
   PosRange arg_pos = call.args[matrix_arg]->pos;
   if (arg.kind() == ExprKind::kMatrixSelector) {
     const auto& ms = arg.As<MatrixSelector>();
     const VectorSelector& vs = ms.selector();
-    if (vs.anchored || vs.smoothed) {
-      return ExecError("anchored and smoothed range selectors are not supported");
+    anchored = vs.anchored;
+    smoothed = vs.smoothed;
+    if (anchored && fn != internal::RangeFn::kResets && fn != internal::RangeFn::kChanges &&
+        fn != internal::RangeFn::kRate && fn != internal::RangeFn::kIncrease &&
+        fn != internal::RangeFn::kDelta) {
+      return ExecError(absl::StrCat(
+          "anchored modifier can only be used with: changes, delta, increase, rate, resets - "
+          "not with ",
+          Av(name)));
+    }
+    if (smoothed && fn != internal::RangeFn::kRate && fn != internal::RangeFn::kIncrease &&
+        fn != internal::RangeFn::kDelta) {
+      return ExecError(absl::StrCat(
+          "smoothed modifier can only be used with: delta, increase, rate - not with ",
+          Av(name)));
     }
     PHAROS_ASSIGN_OR_RETURN(const std::vector<LoadedSeries>* series, ctx_->Load(vs));
     for (const LoadedSeries& s : *series) sources.push_back({s.labels, &s.clean, false});
@@ -878,8 +919,12 @@ absl::StatusOr<Matrix> Evaluator::EvalRangeCall(const Call& call, size_t matrix_
     for (int64_t ts = start_; ts <= end_; ts += interval_, ++step) {
       const int64_t ref = (at ? *at : ts) - offset;
       const int64_t mint = ref - range;
-      while (hi < pts.size() && pts[hi].t <= ref) ++hi;
-      while (lo < hi && pts[lo].t <= mint) ++lo;
+      // Anchored/smoothed windows reach back (and, smoothed, ahead) one lookback delta.
+      const int64_t lookback = ctx_->opts->lookback_delta_ms;
+      const int64_t lo_bound = (anchored || smoothed) ? mint - lookback : mint;
+      const int64_t hi_bound = smoothed ? ref + lookback : ref;
+      while (hi < pts.size() && pts[hi].t <= hi_bound) ++hi;
+      while (lo < hi && pts[lo].t <= lo_bound) ++lo;
       if (lo >= hi) continue;
       std::span<const FPoint> window(pts.data() + lo, hi - lo);
       if (ctx_->current_samples + static_cast<int64_t>(window.size()) >
@@ -894,7 +939,11 @@ absl::StatusOr<Matrix> Evaluator::EvalRangeCall(const Call& call, size_t matrix_
       rc.arg0 = scalar_at(0, step);
       rc.arg1 = scalar_at(1, step);
       double v;
-      if (!internal::EvalRangeFn(fn, window, rc, &v)) continue;
+      if (anchored || smoothed) {
+        if (!internal::EvalExtendedRangeFn(fn, window, rc, smoothed, &v)) continue;
+      } else if (!internal::EvalRangeFn(fn, window, rc, &v)) {
+        continue;
+      }
       out.floats.push_back(FPoint{ts, v});
       PHAROS_RETURN_IF_ERROR(AddSamples(1));
     }

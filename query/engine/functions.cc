@@ -1,6 +1,7 @@
 #include "query/engine/internal/functions.h"
 
 #include <algorithm>
+#include <functional>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -181,7 +182,131 @@ void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
 
 bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
+// sort.Search(n, f[i].T > t) etc. over [0, n).
+size_t SearchFirst(std::span<const FPoint> w, size_t n, const std::function<bool(const FPoint&)>& pred) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (pred(w[mid])) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return lo;
+}
+
+double Interpolate(const FPoint& p1, const FPoint& p2, int64_t t, bool is_counter) {
+  double y1 = p1.f, y2 = p2.f;
+  if (is_counter && y2 < y1) y1 = 0;
+  return y1 + (y2 - y1) * static_cast<double>(t - p1.t) / static_cast<double>(p2.t - p1.t);
+}
+
+double PickLeft(std::span<const FPoint> f, size_t first, int64_t range_start, bool smoothed,
+                bool is_counter) {
+  if (smoothed && f[first].t < range_start) {
+    return Interpolate(f[first], f[first + 1], range_start, is_counter);
+  }
+  return f[first].f;
+}
+
+double PickRight(std::span<const FPoint> f, size_t last, int64_t range_end, bool smoothed,
+                 bool is_counter) {
+  if (smoothed && last > 0 && f[last].t > range_end) {
+    return Interpolate(f[last - 1], f[last], range_end, is_counter);
+  }
+  return f[last].f;
+}
+
 }  // namespace
+
+bool EvalExtendedRangeFn(RangeFn fn, std::span<const FPoint> f, const RangeCall& c,
+                         bool smoothed, double* out) {
+  if (f.empty()) return false;
+  if (fn == RangeFn::kResets || fn == RangeFn::kChanges) {
+    // Anchored: start from the last sample at or before the range start.
+    if (f.back().t <= c.range_start) return false;
+    size_t first = SearchFirst(f, f.size() - 1, [&](const FPoint& p) { return p.t > c.range_start; });
+    first = first == 0 ? 0 : first - 1;
+    int n = 0;
+    for (size_t i = first + 1; i < f.size(); ++i) {
+      double prev = f[i - 1].f, cur = f[i].f;
+      if (fn == RangeFn::kResets) {
+        if (cur < prev) n++;
+      } else if (cur != prev && !(std::isnan(cur) && std::isnan(prev))) {
+        n++;
+      }
+    }
+    *out = n;
+    return true;
+  }
+  const bool is_counter = fn == RangeFn::kRate || fn == RangeFn::kIncrease;
+  const bool is_rate = fn == RangeFn::kRate;
+  if (!is_counter && fn != RangeFn::kDelta) return false;
+  size_t last = f.size() - 1;
+  size_t first = SearchFirst(f, last, [&](const FPoint& p) { return p.t > c.range_start; });
+  first = first == 0 ? 0 : first - 1;
+  if (smoothed) last = SearchFirst(f, last, [&](const FPoint& p) { return p.t >= c.range_end; });
+  if (f[last].t <= c.range_start) return false;
+  // Smoothed: no value when every sample lies after the range.
+  if (smoothed && f[first].t > c.range_end) return false;
+  const double left = PickLeft(f, first, c.range_start, smoothed, is_counter);
+  const double right = PickRight(f, last, c.range_end, smoothed, is_counter);
+  double result = right - left;
+  if (is_counter) {
+    int64_t fi = static_cast<int64_t>(first), li = static_cast<int64_t>(last);
+    if (f[first].t <= c.range_start) fi++;
+    if (f[last].t >= c.range_end) li--;
+    double correction = 0, prev = left;
+    for (int64_t i = fi; i <= li; ++i) {
+      if (f[i].f < prev) correction += prev;
+      prev = f[i].f;
+    }
+    if (right < prev) correction += prev;
+    result += correction;
+  }
+  if (is_rate) result /= static_cast<double>(c.range_ms) / 1000;
+  *out = result;
+  return true;
+}
+
+std::vector<FPoint> ExtendFloats(std::span<const FPoint> f, int64_t mint, int64_t maxt,
+                                 bool smoothed) {
+  if (f.empty()) return {};
+  size_t last = f.size() - 1;
+  size_t first = SearchFirst(f, last, [&](const FPoint& p) { return p.t > mint; });
+  first = first == 0 ? 0 : first - 1;
+  if (smoothed) last = SearchFirst(f, last, [&](const FPoint& p) { return p.t >= maxt; });
+  if (f[last].t <= mint) return {};
+  const double left = PickLeft(f, first, mint, smoothed, false);
+  const double right = PickRight(f, last, maxt, smoothed, false);
+  int64_t fi = static_cast<int64_t>(first), li = static_cast<int64_t>(last);
+  if (f[first].t <= mint) fi++;
+  if (f[last].t >= maxt) li--;
+  std::vector<FPoint> out;
+  out.push_back(FPoint{mint, left});
+  for (int64_t i = fi; i <= li; ++i) out.push_back(f[i]);
+  out.push_back(FPoint{maxt, right});
+  return out;
+}
+
+bool SmoothedValue(std::span<const FPoint> f, int64_t t, double* out) {
+  if (f.empty()) return false;
+  size_t i = SearchFirst(f, f.size(), [&](const FPoint& p) { return p.t >= t; });
+  if (i < f.size() && f[i].t == t) {
+    *out = f[i].f;
+    return true;
+  }
+  if (i > 0 && i < f.size()) {
+    *out = Interpolate(f[i - 1], f[i], t, false);
+    return true;
+  }
+  if (i > 0) {
+    *out = f[i - 1].f;
+    return true;
+  }
+  return false;
+}
 
 RangeFn LookupRangeFn(std::string_view name) {
   static const auto* const kMap = new absl::flat_hash_map<std::string, RangeFn>{

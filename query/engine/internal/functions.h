@@ -38,6 +38,20 @@ struct RangeCall {
 // Computes fn over the (non-empty) window. Returns false if the function yields no value.
 bool EvalRangeFn(RangeFn fn, std::span<const FPoint> w, const RangeCall& call, double* out);
 
+// rate/increase/delta/resets/changes over an `anchored` or `smoothed` range selector
+// (experimental; Prometheus extendedRate). `w` holds the samples of (range_start - lookback,
+// range_end] (anchored) or (range_start - lookback, range_end + lookback] (smoothed).
+bool EvalExtendedRangeFn(RangeFn fn, std::span<const FPoint> w, const RangeCall& call,
+                         bool smoothed, double* out);
+
+// The points an anchored/smoothed matrix selector returns for (mint, maxt]: the boundary
+// values (picked or interpolated) at mint and maxt around the samples strictly inside.
+std::vector<FPoint> ExtendFloats(std::span<const FPoint> w, int64_t mint, int64_t maxt,
+                                 bool smoothed);
+
+// Value of a `smoothed` instant selector at t from samples of (t - lookback, t + lookback].
+bool SmoothedValue(std::span<const FPoint> w, int64_t t, double* out);
+
 // Instant-vector math: returns nullptr for names that are not simple float -> float functions.
 using FloatFn = double (*)(double);
 FloatFn LookupFloatFn(std::string_view name);

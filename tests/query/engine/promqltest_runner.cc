@@ -370,10 +370,6 @@ std::string Fmt(double v) {
 
 // Walks the AST for features the engine does not implement.
 bool UsesUnsupportedFeature(const Expr& e) {
-  if (e.kind() == ExprKind::kVectorSelector) {
-    const auto& vs = e.As<VectorSelector>();
-    if (vs.anchored || vs.smoothed) return true;
-  }
   if (e.kind() == ExprKind::kCall) {
     std::string_view n = e.As<Call>().func->name;
     if (n == "info" || n == "start_timestamp" || n == "histogram_quantiles") return true;
