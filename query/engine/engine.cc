@@ -134,6 +134,12 @@ Labels DropMetadata(const Labels& l) {
   return b.Labels();
 }
 
+// Identity of a label set's storage: copies of one Labels share it. Only meaningful while a
+// copy is kept alive (the caches below hold one), so the address cannot be reused.
+const void* LabelsId(const Labels& l) {
+  return l.empty() ? nullptr : static_cast<const void*>((*l.begin()).name.data());
+}
+
 std::string GoQuote(std::string_view s) {
   std::string out;
   AppendQuoted(out, s);
@@ -170,6 +176,18 @@ struct QueryContext {
   Annotations annos;
   absl::flat_hash_map<const VectorSelector*, std::vector<LoadedSeries>> cache;
   absl::flat_hash_set<const Expr*> wrap;  // step-invariant subtrees, evaluated once
+  // DropMetadata results by input identity (per-step operators would rebuild them each step).
+  absl::flat_hash_map<const void*, std::pair<Labels, Labels>> drop_cache;
+
+  Labels DropMetadataCached(const Labels& l) {
+    const void* id = LabelsId(l);
+    if (id == nullptr) return l;
+    auto it = drop_cache.find(id);
+    if (it != drop_cache.end()) return it->second.second;
+    Labels out = DropMetadata(l);
+    drop_cache.emplace(id, std::make_pair(l, out));
+    return out;
+  }
 
   absl::Status CheckDeadline() const {
     if (deadline >= 0 && now() > deadline) {
@@ -473,7 +491,7 @@ bool ChangesMetricSchema(BinaryOp op) {
 }
 
 // Go regexp.Expand for label_replace: $1, ${1}, $name, ${name}, $$.
-std::string ExpandTemplate(std::string_view tmpl, const RE2& re, std::string_view src,
+std::string ExpandTemplate(std::string_view tmpl, const RE2& re,
                            const std::vector<re2::StringPiece>& groups) {
   std::string out;
   const auto& names = re.NamedCapturingGroups();
@@ -493,7 +511,6 @@ std::string ExpandTemplate(std::string_view tmpl, const RE2& re, std::string_vie
     if (g.data() == nullptr) return {};
     return std::string_view(g.data(), g.size());
   };
-  (void)src;
   size_t i = 0;
   while (i < tmpl.size()) {
     char c = tmpl[i];
@@ -580,7 +597,9 @@ class Evaluator {
  private:
   int NumSteps() const { return static_cast<int>((end_ - start_) / interval_) + 1; }
   bool delayed() const { return ctx_->opts->enable_delayed_name_removal; }
-  Labels MaybeDropNow(const Labels& l) const { return delayed() ? l : DropMetadata(l); }
+  Labels MaybeDropNow(const Labels& l) const {
+    return delayed() ? l : ctx_->DropMetadataCached(l);
+  }
   absl::Status AddSamples(int64_t n) {
     ctx_->current_samples += n;
     if (ctx_->current_samples > ctx_->opts->max_samples) return TooManySamples();
@@ -616,9 +635,16 @@ class Evaluator {
   absl::StatusOr<Matrix> Combine(std::vector<Matrix> inputs, const VectorMatching* matching,
                                  int* num_sigs, const StepFn& fn);
 
+  // Result labels of a vector-vector operation by (lhs, rhs) identity, kept across steps.
+  struct ResultMetricCache {
+    struct Entry {
+      Labels lhs, rhs, result;
+    };
+    absl::flat_hash_map<std::pair<const void*, const void*>, Entry> entries;
+  };
   absl::StatusOr<Vector> VectorBinop(const BinaryExpr& b, const Vector& lhs, const Vector& rhs,
                                      const std::vector<int>& lsig, const std::vector<int>& rsig,
-                                     int num_sigs);
+                                     ResultMetricCache& cache);
 
   QueryContext* ctx_;
   int64_t start_, end_, interval_;
@@ -907,7 +933,6 @@ absl::StatusOr<Matrix> Evaluator::EvalRangeCall(const Call& call, size_t matrix_
                           fn == internal::RangeFn::kFirstOverTime;
   const bool is_rate = fn == internal::RangeFn::kRate || fn == internal::RangeFn::kIncrease;
   Matrix mat;
-  const int64_t base = ctx_->current_samples;
   for (const Source& src : sources) {
     PHAROS_RETURN_IF_ERROR(ctx_->CheckDeadline());
     const std::vector<FPoint>& pts = *src.points;
@@ -963,7 +988,6 @@ absl::StatusOr<Matrix> Evaluator::EvalRangeCall(const Call& call, size_t matrix_
     }
     if (!out.floats.empty()) mat.push_back(std::move(out));
   }
-  (void)base;
 
   if (fn == internal::RangeFn::kAbsentOverTime) {
     const int steps = NumSteps();
@@ -1085,7 +1109,7 @@ absl::StatusOr<Matrix> Evaluator::EvalLabelReplace(const Call& call) {
                   static_cast<int>(groups.size()))) {
       continue;
     }
-    std::string res = ExpandTemplate(repl, re, src_val, groups);
+    std::string res = ExpandTemplate(repl, re, groups);
     LabelsBuilder b(s.metric);
     b.Set(dst, res);
     s.metric = b.Labels();
@@ -1197,14 +1221,14 @@ absl::StatusOr<Matrix> Evaluator::EvalCall(const Call& call) {
   std::vector<const Expr*> args;
   for (const auto& a : call.args) args.push_back(a.get());
   const bool delayed_removal = delayed();
-  auto float_out = [delayed_removal](const Sample& s, double v) {
+  QueryContext* ctx = ctx_;
+  auto float_out = [delayed_removal, ctx](const Sample& s, double v) {
     Sample o;
-    o.metric = delayed_removal ? s.metric : DropMetadata(s.metric);
+    o.metric = delayed_removal ? s.metric : ctx->DropMetadataCached(s.metric);
     o.f = v;
     o.drop_name = true;
     return o;
   };
-  QueryContext* ctx = ctx_;
 
   if (internal::FloatFn f = internal::LookupFloatFn(name)) {
     return RangeEval(args, nullptr, [&](std::vector<Vector>& v, const auto&, int64_t) {
@@ -1473,6 +1497,9 @@ absl::StatusOr<Matrix> Evaluator::Combine(std::vector<Matrix> inputs,
 
   Matrix out;
   absl::flat_hash_map<Labels, std::pair<size_t, int64_t>> index;  // -> (out idx, last ts)
+  // Fast path by label-set identity (out[] keeps a copy alive); falls back to `index`.
+  absl::flat_hash_map<const void*, size_t> by_id;
+  std::vector<int64_t> last_ts;
   const int64_t temp = ctx_->current_samples;
   int64_t produced = 0;
   for (int64_t ts = start_; ts <= end_; ts += interval_) {
@@ -1510,16 +1537,25 @@ absl::StatusOr<Matrix> Evaluator::Combine(std::vector<Matrix> inputs,
       return out;
     }
     for (Sample& s : result) {
-      auto [it, inserted] = index.emplace(s.metric, std::make_pair(out.size(), ts));
-      if (inserted) {
-        out.push_back(MSeries{s.metric, {}, s.drop_name});
+      const void* id = LabelsId(s.metric);
+      size_t idx;
+      auto fast = id != nullptr ? by_id.find(id) : by_id.end();
+      if (fast != by_id.end()) {
+        idx = fast->second;
       } else {
-        if (it->second.second == ts) {
-          return ExecError("vector cannot contain metrics with the same labelset");
+        auto [it, inserted] = index.emplace(s.metric, std::make_pair(out.size(), ts));
+        if (inserted) {
+          out.push_back(MSeries{s.metric, {}, s.drop_name});
+          last_ts.push_back(std::numeric_limits<int64_t>::min());
         }
-        it->second.second = ts;
+        idx = it->second.first;
+        if (id != nullptr && LabelsId(out[idx].metric) == id) by_id.emplace(id, idx);
       }
-      out[it->second.first].floats.push_back(FPoint{ts, s.f});
+      if (last_ts[idx] == ts) {
+        return ExecError("vector cannot contain metrics with the same labelset");
+      }
+      last_ts[idx] = ts;
+      out[idx].floats.push_back(FPoint{ts, s.f});
     }
   }
   return out;
@@ -1531,9 +1567,9 @@ absl::StatusOr<Matrix> Evaluator::Combine(std::vector<Matrix> inputs,
 absl::StatusOr<Vector> Evaluator::VectorBinop(const BinaryExpr& b, const Vector& lhs_in,
                                               const Vector& rhs_in,
                                               const std::vector<int>& lsig_in,
-                                              const std::vector<int>& rsig_in, int num_sigs) {
+                                              const std::vector<int>& rsig_in,
+                                              ResultMetricCache& cache) {
   const VectorMatching& m = *b.matching;
-  (void)num_sigs;
   const bool fill = m.fill_lhs.has_value() || m.fill_rhs.has_value();
   if ((lhs_in.empty() && rhs_in.empty()) || ((lhs_in.empty() || rhs_in.empty()) && !fill)) {
     return Vector{};
@@ -1567,8 +1603,7 @@ absl::StatusOr<Vector> Evaluator::VectorBinop(const BinaryExpr& b, const Vector&
   absl::flat_hash_map<int, absl::flat_hash_set<Labels>> matched;
   absl::flat_hash_set<int> matched_one;
   Vector out;
-  const bool is_cmp = IsComparisonOp(b.op);
-  auto result_metric = [&](const Labels& l, const Labels& r) {
+  auto build_metric = [&](const Labels& l, const Labels& r) {
     LabelsBuilder lb(l);
     if (ChangesMetricSchema(b.op)) lb.Del(kMetricName).Del("__type__").Del("__unit__");
     if (m.card == VectorMatchCard::kOneToOne) {
@@ -1589,6 +1624,17 @@ absl::StatusOr<Vector> Evaluator::VectorBinop(const BinaryExpr& b, const Vector&
     }
     return lb.Labels();
   };
+  auto result_metric = [&](const Labels& l, const Labels& r) {
+    const void* lid = LabelsId(l);
+    const void* rid = LabelsId(r);
+    if (lid == nullptr || rid == nullptr) return build_metric(l, r);
+    auto key = std::make_pair(lid, rid);
+    auto it = cache.entries.find(key);
+    if (it != cache.entries.end()) return it->second.result;
+    Labels res = build_metric(l, r);
+    cache.entries.emplace(key, ResultMetricCache::Entry{l, r, res});
+    return res;
+  };
   auto do_op = [&](const Sample& ls, const Sample& rs, int sig) -> absl::Status {
     double fl = ls.f, fr = rs.f;
     if (swap) std::swap(fl, fr);
@@ -1601,7 +1647,7 @@ absl::StatusOr<Vector> Evaluator::VectorBinop(const BinaryExpr& b, const Vector&
     }
     if (b.return_bool) value = keep ? 1.0 : 0.0;
     Labels metric = result_metric(ls.metric, rs.metric);
-    if (!delayed() && b.return_bool) metric = DropMetadata(metric);
+    if (!delayed() && b.return_bool) metric = ctx_->DropMetadataCached(metric);
     if (m.card == VectorMatchCard::kOneToOne) {
       if (!matched_one.insert(sig).second) {
         return ExecError(
@@ -1622,7 +1668,6 @@ absl::StatusOr<Vector> Evaluator::VectorBinop(const BinaryExpr& b, const Vector&
     out.push_back(std::move(o));
     return absl::OkStatus();
   };
-  (void)is_cmp;
   for (size_t i = 0; i < lhs.size(); ++i) {
     const Sample& ls = lhs[i];
     auto it = right.find(lsig[i]);
@@ -1688,8 +1733,9 @@ absl::StatusOr<Matrix> Evaluator::EvalBinary(const BinaryExpr& b) {
         return absl::StatusOr<Vector>(std::move(out));
       });
     }
+    ResultMetricCache cache;
     return RangeEval(args, m, [&](std::vector<Vector>& v, const auto& sigs, int64_t) {
-      return VectorBinop(b, v[0], v[1], sigs[0], sigs[1], 0);
+      return VectorBinop(b, v[0], v[1], sigs[0], sigs[1], cache);
     });
   }
   // Vector-scalar.
@@ -1712,7 +1758,7 @@ absl::StatusOr<Matrix> Evaluator::EvalBinary(const BinaryExpr& b) {
       Sample o = s;
       o.f = value;
       if (ChangesMetricSchema(b.op) || b.return_bool) {
-        if (!delayed_removal) o.metric = DropMetadata(o.metric);
+        if (!delayed_removal) o.metric = ctx_->DropMetadataCached(o.metric);
         o.drop_name = true;
       }
       out.push_back(std::move(o));
@@ -1738,7 +1784,6 @@ struct Group {
 absl::StatusOr<Matrix> Evaluator::EvalAggregate(const AggregateExpr& a) {
   std::vector<std::string> grouping = a.grouping;
   std::sort(grouping.begin(), grouping.end());
-  const bool delayed_removal = delayed();
 
   if (a.op == AggregateOp::kCountValues) {
     const std::string& value_label = Unparen(*a.param).As<StringLiteral>().value;
@@ -1969,7 +2014,6 @@ absl::StatusOr<Matrix> Evaluator::EvalAggregate(const AggregateExpr& a) {
     total += static_cast<int64_t>(s.floats.size());
     out.push_back(std::move(s));
   }
-  (void)delayed_removal;
   ctx_->current_samples = original + total;
   return out;
 }
