@@ -161,7 +161,10 @@ const Expr& Unparen(const Expr& e) {
 struct LoadedSeries {
   Labels labels;
   std::vector<FPoint> raw;    // every sample, stale markers included
-  std::vector<FPoint> clean;  // without stale markers (range windows)
+  std::vector<FPoint> clean;  // without stale markers; filled only if there are any
+  bool has_stale = false;
+  // Samples for range windows (stale markers dropped).
+  const std::vector<FPoint>& points() const { return has_stale ? clean : raw; }
 };
 
 struct QueryContext {
@@ -239,9 +242,14 @@ struct QueryContext {
       while (sit->Next()) {
         FPoint p{sit->T(), sit->V()};
         ls.raw.push_back(p);
-        if (!IsStale(p.f)) ls.clean.push_back(p);
+        ls.has_stale = ls.has_stale || IsStale(p.f);
       }
       PHAROS_RETURN_IF_ERROR(sit->Err());
+      if (ls.has_stale) {
+        for (const FPoint& p : ls.raw) {
+          if (!IsStale(p.f)) ls.clean.push_back(p);
+        }
+      }
       out.push_back(std::move(ls));
     }
     PHAROS_RETURN_IF_ERROR(set->Err());
@@ -639,6 +647,7 @@ class Evaluator {
   struct ResultMetricCache {
     struct Entry {
       Labels lhs, rhs, result;
+      uint64_t hash;
     };
     absl::flat_hash_map<std::pair<const void*, const void*>, Entry> entries;
   };
@@ -753,14 +762,15 @@ absl::StatusOr<Matrix> Evaluator::EvalVectorSelector(const VectorSelector& vs, b
     out.metric = s.labels;
     if (vs.smoothed && !timestamps) {
       // Interpolated between the neighbours within one lookback delta on either side.
+      const std::vector<FPoint>& pts = s.points();
       size_t lo = 0, hi = 0;
       for (int64_t ts = start_; ts <= end_; ts += interval_) {
         const int64_t ref = (at ? *at : ts) - offset;
-        while (hi < s.clean.size() && s.clean[hi].t <= ref + lookback) ++hi;
-        while (lo < hi && s.clean[lo].t <= ref - lookback) ++lo;
+        while (hi < pts.size() && pts[hi].t <= ref + lookback) ++hi;
+        while (lo < hi && pts[lo].t <= ref - lookback) ++lo;
         double v;
         if (lo < hi && internal::SmoothedValue(
-                           std::span<const FPoint>(s.clean.data() + lo, hi - lo), ref, &v)) {
+                           std::span<const FPoint>(pts.data() + lo, hi - lo), ref, &v)) {
           out.floats.push_back(FPoint{ts, v});
           PHAROS_RETURN_IF_ERROR(AddSamples(1));
         }
@@ -802,7 +812,7 @@ absl::StatusOr<Matrix> Evaluator::EvalMatrixSelectorInstant(const MatrixSelector
   for (const LoadedSeries& s : *series) {
     MSeries out;
     out.metric = s.labels;
-    for (const FPoint& p : s.clean) {
+    for (const FPoint& p : s.points()) {
       if (p.t > lo && p.t <= hi) out.floats.push_back(p);
     }
     if (vs.anchored || vs.smoothed) {
@@ -887,7 +897,7 @@ absl::StatusOr<Matrix> Evaluator::EvalRangeCall(const Call& call, size_t matrix_
           Av(name)));
     }
     PHAROS_ASSIGN_OR_RETURN(const std::vector<LoadedSeries>* series, ctx_->Load(vs));
-    for (const LoadedSeries& s : *series) sources.push_back({s.labels, &s.clean, false});
+    for (const LoadedSeries& s : *series) sources.push_back({s.labels, &s.points(), false});
     offset = SelectorOffset(vs, *ctx_);
     range = DurationMs(ms.range_expr.get(), ms.range_ms, *ctx_);
     at = AtTime(vs.at, vs.at_timestamp_ms, *ctx_);
@@ -1600,7 +1610,7 @@ absl::StatusOr<Vector> Evaluator::VectorBinop(const BinaryExpr& b, const Vector&
     }
     right_order.push_back(rsig[i]);
   }
-  absl::flat_hash_map<int, absl::flat_hash_set<Labels>> matched;
+  absl::flat_hash_map<int, absl::flat_hash_set<uint64_t>> matched;
   absl::flat_hash_set<int> matched_one;
   Vector out;
   auto build_metric = [&](const Labels& l, const Labels& r) {
@@ -1624,16 +1634,23 @@ absl::StatusOr<Vector> Evaluator::VectorBinop(const BinaryExpr& b, const Vector&
     }
     return lb.Labels();
   };
-  auto result_metric = [&](const Labels& l, const Labels& r) {
+  // Result labels and their hash (many-to-one duplicate detection compares hashes, as
+  // Prometheus does).
+  auto result_metric = [&](const Labels& l, const Labels& r) -> std::pair<Labels, uint64_t> {
     const void* lid = LabelsId(l);
     const void* rid = LabelsId(r);
-    if (lid == nullptr || rid == nullptr) return build_metric(l, r);
+    if (lid == nullptr || rid == nullptr) {
+      Labels res = build_metric(l, r);
+      uint64_t h = res.Hash();
+      return {std::move(res), h};
+    }
     auto key = std::make_pair(lid, rid);
     auto it = cache.entries.find(key);
-    if (it != cache.entries.end()) return it->second.result;
+    if (it != cache.entries.end()) return {it->second.result, it->second.hash};
     Labels res = build_metric(l, r);
-    cache.entries.emplace(key, ResultMetricCache::Entry{l, r, res});
-    return res;
+    uint64_t h = res.Hash();
+    cache.entries.emplace(key, ResultMetricCache::Entry{l, r, res, h});
+    return {std::move(res), h};
   };
   auto do_op = [&](const Sample& ls, const Sample& rs, int sig) -> absl::Status {
     double fl = ls.f, fr = rs.f;
@@ -1646,7 +1663,7 @@ absl::StatusOr<Vector> Evaluator::VectorBinop(const BinaryExpr& b, const Vector&
                  b.pos);
     }
     if (b.return_bool) value = keep ? 1.0 : 0.0;
-    Labels metric = result_metric(ls.metric, rs.metric);
+    auto [metric, metric_hash] = result_metric(ls.metric, rs.metric);
     if (!delayed() && b.return_bool) metric = ctx_->DropMetadataCached(metric);
     if (m.card == VectorMatchCard::kOneToOne) {
       if (!matched_one.insert(sig).second) {
@@ -1655,7 +1672,7 @@ absl::StatusOr<Vector> Evaluator::VectorBinop(const BinaryExpr& b, const Vector&
             "(group_left/group_right)");
       }
     } else {
-      if (!matched[sig].insert(metric).second) {
+      if (!matched[sig].insert(metric_hash).second) {
         return ExecError("multiple matches for labels: grouping labels must ensure unique matches");
       }
       matched_one.insert(sig);
