@@ -42,10 +42,11 @@ std::set<std::string> LoadKnownFailures(const std::string& path) {
   return out;
 }
 
-TEST(PromqlConformanceTest, AllScripts) {
+void RunAll(Backend backend) {
   const char* env = std::getenv("PHAROS_PROMQL_CONFORMANCE_DIR");
   std::filesystem::path dir = env != nullptr ? env : PHAROS_PROMQL_CONFORMANCE_DIR;
   if (!std::filesystem::exists(dir)) GTEST_SKIP() << "no conformance data at " << dir;
+  std::printf("backend: %s\n", backend == Backend::kDB ? "storage::DB" : "MemStorage");
   const char* only = std::getenv("PHAROS_PROMQL_CONFORMANCE_FILE");
   const bool verbose = std::getenv("PHAROS_PROMQL_CONFORMANCE_VERBOSE") != nullptr;
 
@@ -59,6 +60,7 @@ TEST(PromqlConformanceTest, AllScripts) {
   ASSERT_FALSE(files.empty());
 
   RunnerOptions opts;
+  opts.backend = backend;
   opts.eval_index_path = (dir / "EVAL_INDEX.tsv").string();
   const std::set<std::string> known = LoadKnownFailures(PHAROS_PROMQL_KNOWN_FAILURES);
 
@@ -113,6 +115,13 @@ TEST(PromqlConformanceTest, AllScripts) {
     }
   }
 }
+
+// Data in MemStorage (fast; the engine's semantics alone).
+TEST(PromqlConformanceTest, AllScripts) { RunAll(Backend::kMemory); }
+
+// The same scripts with the data in a real storage::DB (chunk encodings, stale markers,
+// negative timestamps, out-of-order loads, the querier's merge).
+TEST(PromqlConformanceTest, AllScriptsOnDB) { RunAll(Backend::kDB); }
 
 }  // namespace
 }  // namespace pharos::promql::testing

@@ -1,6 +1,9 @@
 #include "tests/query/engine/promqltest_runner.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstdlib>
@@ -18,6 +21,9 @@
 #include "query/parser/parser.h"
 #include "query/parser/printer.h"
 #include "re2/re2.h"
+#include "spdlog/sinks/null_sink.h"
+#include "spdlog/spdlog.h"
+#include "storage/db/db.h"
 
 namespace pharos::promql::testing {
 namespace {
@@ -495,7 +501,7 @@ std::string SameResult(const QueryResult& a, const QueryResult& b) {
 
 // The range-query check (b): the point at t of a t-1m..t+1m range query equals the instant
 // result.
-std::string RangeCheck(const Engine& engine, MemStorage& storage, const std::string& expr,
+std::string RangeCheck(const Engine& engine, storage::Queryable& storage, const std::string& expr,
                        int64_t t, const QueryResult& instant) {
   auto r = engine.RangeQuery(storage, expr, t - 60000, t + 60000, 60000);
   if (!r.ok()) return absl::StrCat("[range check] error: ", r.status().message());
@@ -529,7 +535,7 @@ std::string RangeCheck(const Engine& engine, MemStorage& storage, const std::str
 }
 
 // The @ check (a).
-std::string AtCheck(const Engine& engine, MemStorage& storage, const Expr& parsed, int64_t t,
+std::string AtCheck(const Engine& engine, storage::Queryable& storage, const Expr& parsed, int64_t t,
                     const QueryResult& instant) {
   ExprPtr copy = Clone(parsed);
   AddAt(*copy, t);
@@ -813,7 +819,106 @@ std::map<std::pair<std::string, int>, EvalIndexEntry> LoadEvalIndex(const std::s
   return out;
 }
 
+// Forwards to another querier and tells MemStorage about every Select (histogram tracking).
+class NotingQuerier : public storage::Querier {
+ public:
+  NotingQuerier(std::unique_ptr<storage::Querier> inner, MemStorage* mem)
+      : inner_(std::move(inner)), mem_(mem) {}
+  std::unique_ptr<storage::SeriesSet> Select(std::span<const Matcher> matchers,
+                                             const storage::SelectHints& hints) const override {
+    mem_->NoteSelect(matchers);
+    return inner_->Select(matchers, hints);
+  }
+  absl::StatusOr<std::vector<std::string>> LabelNames(std::span<const Matcher> m,
+                                                      size_t limit) const override {
+    return inner_->LabelNames(m, limit);
+  }
+  absl::StatusOr<std::vector<std::string>> LabelValues(std::string_view name,
+                                                       std::span<const Matcher> m,
+                                                       size_t limit) const override {
+    return inner_->LabelValues(name, m, limit);
+  }
+  uint64_t EstimateSamples(std::span<const Matcher> m) const override {
+    return inner_->EstimateSamples(m);
+  }
+
+ private:
+  std::unique_ptr<storage::Querier> inner_;
+  MemStorage* mem_;
+};
+
+// A storage::DB holding a copy of MemStorage's data, rebuilt when the data changed.
+class DBBackend : public storage::Queryable {
+ public:
+  explicit DBBackend(MemStorage* mem) : mem_(mem) {
+    static std::atomic<int> counter{0};
+    path_ = (std::filesystem::temp_directory_path() /
+             ("pharos-promqltest-" + std::to_string(::getpid()) + "-" +
+              std::to_string(counter++)))
+                .string();
+  }
+  ~DBBackend() override {
+    db_.reset();
+    std::filesystem::remove_all(path_);
+  }
+  absl::Status Sync() {
+    if (db_ != nullptr && version_ == mem_->version()) return absl::OkStatus();
+    if (db_ != nullptr) {
+      auto s = db_->Close();
+      db_.reset();
+      if (!s.ok()) return s;
+    }
+    std::filesystem::remove_all(path_);
+    storage::DBOptions o;
+    o.path = path_;
+    o.log = std::make_shared<spdlog::logger>("promqltest",
+                                             std::make_shared<spdlog::sinks::null_sink_mt>());
+    o.flush_interval_ms = 0;
+    o.retention_ms = 0;
+    o.future_tolerance_ms = 0;
+    auto db = storage::DB::Open(std::move(o));
+    if (!db.ok()) return db.status();
+    db_ = std::move(*db);
+    for (const auto& [labels, samples] : mem_->data()) {
+      auto app = db_->NewAppender();
+      storage::SeriesRef ref = 0;
+      for (const auto& [t, v] : samples) {
+        auto r = app->Append(ref, labels, t, v);
+        if (!r.ok()) {
+          return absl::InternalError(absl::StrCat("DB rejected a sample of ", labels.String(),
+                                                  ": ", Av(storage::RejectReasonName(r.reject))));
+        }
+        ref = r.ref;
+      }
+      auto s = app->Commit();
+      if (!s.ok()) return s;
+    }
+    version_ = mem_->version();
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::unique_ptr<storage::Querier>> NewQuerier(int64_t mint,
+                                                               int64_t maxt) override {
+    auto q = db_->NewQuerier(mint, maxt);
+    if (!q.ok()) return q.status();
+    return std::unique_ptr<storage::Querier>(std::make_unique<NotingQuerier>(std::move(*q), mem_));
+  }
+
+ private:
+  MemStorage* mem_;
+  std::string path_;
+  std::unique_ptr<storage::DB> db_;
+  uint64_t version_ = 0;
+};
+
 }  // namespace
+
+void MemStorage::NoteSelect(std::span<const Matcher> matchers) {
+  for (const Labels& labels : histograms_) {
+    bool ok = true;
+    for (const Matcher& m : matchers) ok = ok && m.Matches(labels.Get(m.name()));
+    if (ok) touched_ = true;
+  }
+}
 
 absl::StatusOr<std::unique_ptr<storage::Querier>> MemStorage::NewQuerier(int64_t mint,
                                                                          int64_t maxt) {
@@ -853,6 +958,10 @@ absl::StatusOr<FileSummary> RunTestFile(const std::string& path, const RunnerOpt
   FileSummary summary;
   summary.file = base;
   MemStorage storage;
+  std::unique_ptr<DBBackend> db;
+  if (options.backend == Backend::kDB) db = std::make_unique<DBBackend>(&storage);
+  storage::Queryable& queryable = db != nullptr ? static_cast<storage::Queryable&>(*db)
+                                                : static_cast<storage::Queryable&>(storage);
   Engine engine(ConformanceEngineOptions());
 
   size_t i = 0;
@@ -1025,9 +1134,13 @@ absl::StatusOr<FileSummary> RunTestFile(const std::string& path, const RunnerOpt
       out.status = EvalStatus::kFailed;
       out.diff = cmd.bad_reason;
     } else {
+      if (db != nullptr) {
+        absl::Status st = db->Sync();
+        if (!st.ok()) return st;
+      }
       absl::StatusOr<QueryResult> r =
-          cmd.range ? engine.RangeQuery(storage, cmd.expr, cmd.start, cmd.end, cmd.step)
-                    : engine.InstantQuery(storage, cmd.expr, cmd.start);
+          cmd.range ? engine.RangeQuery(queryable, cmd.expr, cmd.start, cmd.end, cmd.step)
+                    : engine.InstantQuery(queryable, cmd.expr, cmd.start);
       if (cmd.expect_fail) {
         if (r.ok()) {
           out.status = EvalStatus::kFailed;
@@ -1059,14 +1172,14 @@ absl::StatusOr<FileSummary> RunTestFile(const std::string& path, const RunnerOpt
                                 UsesAtStartEnd(**parsed) || UsesDurationFunctions(**parsed);
         if (diff.empty() && options.range_check && !skip_extra &&
             r->type != ResultType::kMatrix) {
-          diff = RangeCheck(engine, storage, cmd.expr, cmd.start, *r);
+          diff = RangeCheck(engine, queryable, cmd.expr, cmd.start, *r);
           summary.range_checks++;
         }
         if (diff.empty() && options.at_modifier_check && !skip_extra &&
             !UsesAnyFunction(**parsed, {"time", "timestamp", "predict_linear", "days_in_month",
                                         "day_of_month", "day_of_week", "day_of_year", "hour",
                                         "minute", "month", "year"})) {
-          diff = AtCheck(engine, storage, **parsed, cmd.start, *r);
+          diff = AtCheck(engine, queryable, **parsed, cmd.start, *r);
           summary.at_checks++;
         }
         out.status = diff.empty() ? EvalStatus::kPassed : EvalStatus::kFailed;

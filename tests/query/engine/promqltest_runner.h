@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,15 +30,24 @@ namespace pharos::promql::testing {
 // An in-memory Queryable: label set -> samples by time. Select returns series sorted by labels.
 class MemStorage : public storage::Queryable {
  public:
-  void Add(const Labels& labels, int64_t t, double v) { data_[labels][t] = v; }
+  void Add(const Labels& labels, int64_t t, double v) {
+    data_[labels][t] = v;
+    ++version_;
+  }
   // Marks a series that holds native histogram samples (not stored: the engine reads floats
   // only). A Select that matches it sets TouchedHistogram().
   void MarkHistogram(const Labels& labels) { histograms_.insert(labels); }
   bool TouchedHistogram() const { return touched_; }
+  // Records a Select with these matchers (sets TouchedHistogram() if one matches a histogram
+  // series). MemStorage's own querier calls it; wrappers around other storages do too.
+  void NoteSelect(std::span<const Matcher> matchers);
+  // Incremented on every change, so a copy in another storage can be rebuilt when stale.
+  uint64_t version() const { return version_; }
   void ResetTouched() { touched_ = false; }
   void Clear() {
     data_.clear();
     histograms_.clear();
+    ++version_;
   }
   const std::set<Labels>& histograms() const { return histograms_; }
   std::vector<Labels> SeriesLabels() const {
@@ -49,11 +59,13 @@ class MemStorage : public storage::Queryable {
                                                                int64_t maxt) override;
 
   using Data = std::map<Labels, std::map<int64_t, double>>;
+  const Data& data() const { return data_; }
 
  private:
   Data data_;
   std::set<Labels> histograms_;
   bool touched_ = false;
+  uint64_t version_ = 0;
 };
 
 enum class EvalStatus { kPassed, kFailed, kSkippedNativeHistogram, kSkippedExperimental };
@@ -77,7 +89,13 @@ struct FileSummary {
   std::vector<EvalOutcome> outcomes;  // every eval, in file order
 };
 
+enum class Backend {
+  kMemory,  // MemStorage
+  kDB,      // storage::DB in a temporary directory (retention 0), rebuilt after each load
+};
+
 struct RunnerOptions {
+  Backend backend = Backend::kMemory;
   // conformance/promql/EVAL_INDEX.tsv; evals flagged there as start-timestamp dependent are
   // skipped as experimental.
   std::string eval_index_path;
