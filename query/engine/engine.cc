@@ -7,7 +7,10 @@
 #include <cstdlib>
 #include <limits>
 #include <memory>
+#include <map>
 #include <optional>
+#include <set>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -221,16 +224,8 @@ struct QueryContext {
     annos.Info(absl::StrCat("PromQL info: ", Av(text), " ", Pos(pos)));
   }
 
-  absl::StatusOr<const std::vector<LoadedSeries>*> Load(const VectorSelector& vs) {
-    auto it = cache.find(&vs);
-    if (it != cache.end()) return &it->second;
-    std::vector<Matcher> matchers;
-    matchers.reserve(vs.matchers.size());
-    for (const LabelMatcher& m : vs.matchers) {
-      auto mm = Matcher::Make(static_cast<pharos::MatchType>(m.type), m.name, m.value);
-      if (!mm.ok()) return BadData(std::string(mm.status().message()));
-      matchers.push_back(*std::move(mm));
-    }
+  // Selects and decodes every matching series (each once; samples in arrays).
+  absl::StatusOr<std::vector<LoadedSeries>> SelectSeries(std::span<const Matcher> matchers) {
     std::vector<LoadedSeries> out;
     auto set = querier->Select(matchers);
     while (set->Next()) {
@@ -254,6 +249,20 @@ struct QueryContext {
     }
     PHAROS_RETURN_IF_ERROR(set->Err());
     for (const std::string& w : set->Warnings()) annos.Warn(w);
+    return out;
+  }
+
+  absl::StatusOr<const std::vector<LoadedSeries>*> Load(const VectorSelector& vs) {
+    auto it = cache.find(&vs);
+    if (it != cache.end()) return &it->second;
+    std::vector<Matcher> matchers;
+    matchers.reserve(vs.matchers.size());
+    for (const LabelMatcher& m : vs.matchers) {
+      auto mm = Matcher::Make(static_cast<pharos::MatchType>(m.type), m.name, m.value);
+      if (!mm.ok()) return BadData(std::string(mm.status().message()));
+      matchers.push_back(*std::move(mm));
+    }
+    PHAROS_ASSIGN_OR_RETURN(std::vector<LoadedSeries> out, SelectSeries(matchers));
     return &cache.emplace(&vs, std::move(out)).first->second;
   }
 };
@@ -394,6 +403,13 @@ void WalkTimes(const Expr& e, const QueryContext& ctx, int64_t start, int64_t en
       WalkTimes(*sq.expr, ctx, s - off - range, en - off, 0, tr);
       return;
     }
+    case ExprKind::kCall:
+      for (const Expr* c : Children(e)) WalkTimes(*c, ctx, start, end, 0, tr);
+      // info() looks its info series up one lookback delta before the base data's times.
+      if (e.As<Call>().func->name == "info" && tr.min != std::numeric_limits<int64_t>::max()) {
+        tr.min -= ctx.opts->lookback_delta_ms;
+      }
+      return;
     default:
       for (const Expr* c : Children(e)) WalkTimes(*c, ctx, start, end, 0, tr);
   }
@@ -627,6 +643,9 @@ class Evaluator {
   absl::StatusOr<Matrix> EvalCall(const Call& call);
   absl::StatusOr<Matrix> EvalLabelReplace(const Call& call);
   absl::StatusOr<Matrix> EvalLabelJoin(const Call& call);
+  absl::StatusOr<Matrix> EvalInfo(const Call& call);
+  bool InfoReferencePath(const Expr& e,
+                         std::vector<std::pair<std::optional<int64_t>, int64_t>>& path) const;
   absl::StatusOr<Matrix> EvalBinary(const BinaryExpr& b);
   absl::StatusOr<Matrix> EvalAggregate(const AggregateExpr& a);
   absl::StatusOr<Matrix> EvalAggregateK(const AggregateExpr& a, Matrix input,
@@ -1175,6 +1194,233 @@ absl::StatusOr<Matrix> Evaluator::EvalLabelJoin(const Call& call) {
   return MergeSameLabelset(std::move(mat));
 }
 
+// The (@, offset) adjustments from the evaluation time to the reference time of the first
+// vector selector in `e` (depth first), through the subqueries on the way.
+bool Evaluator::InfoReferencePath(
+    const Expr& e, std::vector<std::pair<std::optional<int64_t>, int64_t>>& path) const {
+  if (e.kind() == ExprKind::kVectorSelector) {
+    const auto& vs = e.As<VectorSelector>();
+    path.push_back({AtTime(vs.at, vs.at_timestamp_ms, *ctx_), SelectorOffset(vs, *ctx_)});
+    return true;
+  }
+  if (e.kind() == ExprKind::kSubquery) {
+    const auto& sq = e.As<SubqueryExpr>();
+    path.push_back({AtTime(sq.at, sq.at_timestamp_ms, *ctx_),
+                    DurationMs(sq.offset_expr.get(), sq.original_offset_ms, *ctx_)});
+    if (InfoReferencePath(*sq.expr, path)) return true;
+    path.pop_back();
+    return false;
+  }
+  for (const Expr* c : Children(e)) {
+    if (InfoReferencePath(*c, path)) return true;
+  }
+  return false;
+}
+
+// info(v, {data selector}) (experimental, Prometheus promql/info.go): adds the data labels of
+// info series (default target_info) that share the identifying labels instance and job.
+absl::StatusOr<Matrix> Evaluator::EvalInfo(const Call& call) {
+  static constexpr std::string_view kIdentifying[] = {"instance", "job"};
+  PHAROS_ASSIGN_OR_RETURN(Matrix mat, EvalMatrix(*call.args[0]));
+
+  // Data label matchers by label name; matchers on __name__ choose the info metrics.
+  std::map<std::string, std::vector<Matcher>> data_matchers;
+  std::vector<Matcher> info_name_matchers;
+  auto make = [](const LabelMatcher& m) {
+    return Matcher::Make(static_cast<pharos::MatchType>(m.type), m.name, m.value);
+  };
+  if (call.args.size() > 1) {
+    const Expr& sel = Unparen(*call.args[1]);
+    if (sel.kind() != ExprKind::kVectorSelector) {
+      return ExecError("expected a label selector as the second argument of info()");
+    }
+    for (const LabelMatcher& lm : sel.As<VectorSelector>().matchers) {
+      auto m = make(lm);
+      if (!m.ok()) return BadData(std::string(m.status().message()));
+      data_matchers[lm.name].push_back(*m);
+      if (lm.name == kMetricName) info_name_matchers.push_back(*m);
+    }
+  } else {
+    info_name_matchers.push_back(Matcher::MustMake(pharos::MatchType::kEqual, kMetricName,
+                                                   "target_info"));
+  }
+  // Only negative __name__ matchers: info metrics are still only the *_info metrics.
+  bool positive_name = false;
+  for (const Matcher& m : info_name_matchers) positive_name = positive_name || !m.IsNegative();
+  std::optional<Matcher> info_suffix;
+  if (!info_name_matchers.empty() && !positive_name) {
+    info_suffix = Matcher::MustMake(pharos::MatchType::kRegexMatch, kMetricName, ".+_info");
+    info_name_matchers.push_back(*info_suffix);
+  }
+  auto all_match = [](const std::vector<Matcher>& ms, std::string_view v) {
+    for (const Matcher& m : ms) {
+      if (!m.Matches(v)) return false;
+    }
+    return true;
+  };
+  // Info series themselves are not enriched.
+  std::vector<bool> ignore(mat.size(), false);
+  for (size_t i = 0; i < mat.size(); ++i) {
+    ignore[i] = !info_name_matchers.empty() &&
+                all_match(info_name_matchers, mat[i].metric.MetricName());
+  }
+  // Identifying label values of the series to enrich.
+  std::map<std::string, std::set<std::string>> id_values;
+  for (size_t i = 0; i < mat.size(); ++i) {
+    if (ignore[i]) continue;
+    for (std::string_view l : kIdentifying) {
+      std::string_view v = mat[i].metric.Get(l);
+      if (!v.empty()) id_values[std::string(l)].insert(std::string(v));
+    }
+  }
+  bool has_name_matcher = data_matchers.contains(std::string(kMetricName));
+  std::vector<Matcher> select;
+  for (const auto& [name, ms] : data_matchers) {
+    for (const Matcher& m : ms) select.push_back(m);
+  }
+  if (has_name_matcher && info_suffix) select.push_back(*info_suffix);
+  data_matchers.erase(std::string(kMetricName));
+
+  Matrix info_mat;
+  if (!id_values.empty()) {
+    for (const auto& [name, vals] : id_values) {
+      std::string re;
+      for (const std::string& v : vals) {
+        if (!re.empty()) re += "|";
+        re += RE2::QuoteMeta(v);
+      }
+      auto m = Matcher::Make(pharos::MatchType::kRegexMatch, name, re);
+      if (!m.ok()) return ExecError(std::string(m.status().message()));
+      select.push_back(*m);
+    }
+    if (!has_name_matcher) {
+      select.insert(select.begin(), Matcher::MustMake(pharos::MatchType::kEqual, kMetricName,
+                                                      "target_info"));
+    }
+    PHAROS_ASSIGN_OR_RETURN(std::vector<LoadedSeries> series, ctx_->SelectSeries(select));
+    // Info series are looked up as of the base data's reference time: the @ and offsets of the
+    // subqueries and of the first selector in the argument.
+    std::vector<std::pair<std::optional<int64_t>, int64_t>> path;
+    InfoReferencePath(*call.args[0], path);
+    auto reference = [&](int64_t ts) {
+      int64_t ref = ts;
+      for (const auto& [at, offset] : path) {
+        if (at) ref = *at;
+        ref -= offset;
+      }
+      return ref;
+    };
+    // Value of an info series at a step: the timestamp of the sample found (newest wins).
+    const int64_t lookback = ctx_->opts->lookback_delta_ms;
+    for (const LoadedSeries& s : series) {
+      MSeries out;
+      out.metric = s.labels;
+      for (int64_t ts = start_; ts <= end_; ts += interval_) {
+        const int64_t ref = reference(ts);
+        auto it = std::upper_bound(s.raw.begin(), s.raw.end(), ref,
+                                   [](int64_t t, const FPoint& p) { return t < p.t; });
+        if (it == s.raw.begin()) continue;
+        const FPoint& p = *(it - 1);
+        if (p.t <= ref - lookback || IsStale(p.f)) continue;
+        out.floats.push_back(FPoint{ts, static_cast<double>(p.t)});
+        PHAROS_RETURN_IF_ERROR(AddSamples(1));
+      }
+      if (!out.floats.empty()) info_mat.push_back(std::move(out));
+    }
+  }
+
+  // Signatures: info metric name + identifying labels.
+  auto signature = [&](std::string_view name, const Labels& l) {
+    std::string sig(name);
+    for (std::string_view id : kIdentifying) {
+      sig.push_back('\xff');
+      sig.append(id);
+      sig.push_back('\xff');
+      sig.append(l.Get(id));
+    }
+    return sig;
+  };
+  std::set<std::string> info_names;
+  for (const MSeries& s : info_mat) info_names.insert(std::string(s.metric.MetricName()));
+  std::vector<std::vector<std::pair<std::string, std::string>>> base_sigs(mat.size());
+  for (size_t i = 0; i < mat.size(); ++i) {
+    for (const std::string& n : info_names) base_sigs[i].push_back({n, signature(n, mat[i].metric)});
+  }
+  std::vector<std::string> info_sigs;
+  for (const MSeries& s : info_mat) info_sigs.push_back(signature(s.metric.MetricName(), s.metric));
+  bool any_not_empty = false;
+  for (const auto& [name, ms] : data_matchers) {
+    for (const Matcher& m : ms) any_not_empty = any_not_empty || !m.Matches("");
+  }
+
+  Matrix out;
+  absl::flat_hash_map<Labels, std::pair<size_t, int64_t>> index;
+  std::vector<size_t> bc(mat.size(), 0), ic(info_mat.size(), 0);
+  for (int64_t ts = start_; ts <= end_; ts += interval_) {
+    PHAROS_RETURN_IF_ERROR(ctx_->CheckDeadline());
+    // Newest info sample per signature at this step.
+    absl::flat_hash_map<std::string, std::pair<size_t, int64_t>> right;
+    for (size_t k = 0; k < info_mat.size(); ++k) {
+      const MSeries& s = info_mat[k];
+      if (ic[k] >= s.floats.size() || s.floats[ic[k]].t != ts) continue;
+      int64_t orig_t = static_cast<int64_t>(s.floats[ic[k]].f);
+      ++ic[k];
+      auto [it, inserted] = right.emplace(info_sigs[k], std::make_pair(k, orig_t));
+      if (inserted) continue;
+      if (it->second.second < orig_t) {
+        it->second = {k, orig_t};
+      } else if (it->second.second == orig_t) {
+        return ExecError(absl::StrCat("found duplicate series for info metric: existing ",
+                                      info_mat[it->second.first].metric.String(), " @ ",
+                                      it->second.second, ", new ", s.metric.String(), " @ ",
+                                      orig_t));
+      }
+    }
+    for (size_t i = 0; i < mat.size(); ++i) {
+      const MSeries& bs = mat[i];
+      if (bc[i] >= bs.floats.size() || bs.floats[bc[i]].t != ts) continue;
+      const double f = bs.floats[bc[i]].f;
+      ++bc[i];
+      Labels result = bs.metric;
+      if (!ignore[i]) {
+        LabelsBuilder info_labels;
+        bool seen = false;
+        for (const auto& [info_name, sig] : base_sigs[i]) {
+          auto it = right.find(sig);
+          if (it == right.end()) continue;
+          seen = true;
+          for (const Label& l : info_mat[it->second.first].metric) {
+            if (l.name == kMetricName) continue;
+            if (!data_matchers.empty() && !data_matchers.contains(std::string(l.name))) continue;
+            std::string_view have = info_labels.Get(l.name);
+            if (!have.empty() && have != l.value) {
+              return ExecError(absl::StrCat("conflicting label: ", Av(l.name)));
+            }
+            if (bs.metric.Has(l.name)) continue;
+            info_labels.Set(l.name, l.value);
+          }
+        }
+        if (!seen && any_not_empty) continue;
+        LabelsBuilder b(bs.metric);
+        for (const Label& l : info_labels.Labels()) b.Set(l.name, l.value);
+        result = b.Labels();
+      }
+      auto [it, inserted] = index.emplace(result, std::make_pair(out.size(), ts));
+      if (inserted) {
+        out.push_back(MSeries{result, {}, bs.drop_name});
+      } else {
+        if (it->second.second == ts) {
+          return ExecError("vector cannot contain metrics with the same labelset");
+        }
+        it->second.second = ts;
+      }
+      out[it->second.first].floats.push_back(FPoint{ts, f});
+      PHAROS_RETURN_IF_ERROR(AddSamples(1));
+    }
+  }
+  return out;
+}
+
 // natsort.Compare (github.com/facette/natsort): true if a < b in natural order.
 bool NatLess(std::string_view a, std::string_view b) {
   auto chunk = [](std::string_view s, size_t& i) {
@@ -1208,7 +1454,8 @@ absl::StatusOr<Matrix> Evaluator::EvalCall(const Call& call) {
   }
   if (name == "label_replace") return EvalLabelReplace(call);
   if (name == "label_join") return EvalLabelJoin(call);
-  if (name == "info" || name == "start_timestamp" || name == "histogram_quantiles") {
+  if (name == "info") return EvalInfo(call);
+  if (name == "start_timestamp" || name == "histogram_quantiles") {
     return ExecError(absl::StrCat("function ", Av(name), " is not supported"));
   }
   if (name == "timestamp") {
