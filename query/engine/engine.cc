@@ -195,7 +195,13 @@ struct QueryContext {
     return out;
   }
 
+  const std::atomic<bool>* cancel = nullptr;
+
   absl::Status CheckDeadline() const {
+    if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) {
+      return WithType(absl::CancelledError("query was canceled in expression evaluation"),
+                      ErrorType::kCanceled);
+    }
     if (deadline >= 0 && now() > deadline) {
       return WithType(absl::DeadlineExceededError("query timed out in expression evaluation"),
                       ErrorType::kTimeout);
@@ -2420,25 +2426,29 @@ Engine::Engine(EngineOptions options) : options_(std::move(options)) {
 }
 
 absl::StatusOr<QueryResult> Engine::InstantQuery(storage::Queryable& queryable,
-                                                 std::string_view query, int64_t t_ms) const {
-  return Exec(queryable, query, t_ms, t_ms, 0, true);
+                                                 std::string_view query, int64_t t_ms,
+                                                 const QueryOptions& qopts) const {
+  return Exec(queryable, query, t_ms, t_ms, 0, true, qopts);
 }
 
 absl::StatusOr<QueryResult> Engine::RangeQuery(storage::Queryable& queryable,
                                                std::string_view query, int64_t start_ms,
-                                               int64_t end_ms, int64_t step_ms) const {
+                                               int64_t end_ms, int64_t step_ms,
+                                               const QueryOptions& qopts) const {
   if (step_ms <= 0) {
     return BadData(
         "zero or negative query resolution step widths are not accepted. Try a positive "
         "integer");
   }
   if (end_ms < start_ms) return BadData("end timestamp must not be before start time");
-  return Exec(queryable, query, start_ms, end_ms, step_ms, false);
+  return Exec(queryable, query, start_ms, end_ms, step_ms, false, qopts);
 }
 
 absl::StatusOr<QueryResult> Engine::Exec(storage::Queryable& queryable, std::string_view query,
                                          int64_t start_ms, int64_t end_ms, int64_t step_ms,
-                                         bool instant) const {
+                                         bool instant, const QueryOptions& qopts) const {
+  EngineOptions opts = options_;
+  if (qopts.lookback_delta_ms > 0) opts.lookback_delta_ms = qopts.lookback_delta_ms;
   ParserOptions popts;
   popts.enable_experimental = options_.enable_experimental_functions;
   auto parsed = ParseExpr(query, popts);
@@ -2451,7 +2461,8 @@ absl::StatusOr<QueryResult> Engine::Exec(storage::Queryable& queryable, std::str
   }
 
   QueryContext ctx;
-  ctx.opts = &options_;
+  ctx.opts = &opts;
+  ctx.cancel = qopts.cancel;
   ctx.query = query;
   ctx.query_start = start_ms;
   ctx.query_end = end_ms;

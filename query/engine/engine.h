@@ -16,6 +16,7 @@
 // ErrorTypeOf(status) gives the Prometheus API errorType (bad_data, execution, timeout,
 // canceled, internal); the engine records it in the status payload kErrorTypePayload.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -47,6 +48,15 @@ struct EngineOptions {
   // Monotonic clock in milliseconds, used for the timeout deadline. Default: steady_clock.
   // Tests inject one to make timeouts deterministic.
   std::function<int64_t()> now_ms;
+};
+
+// Per-query options.
+struct QueryOptions {
+  // Overrides EngineOptions::lookback_delta_ms when > 0 (the API's lookback_delta parameter).
+  int64_t lookback_delta_ms = 0;
+  // When set, the query stops with a `canceled` error once *cancel becomes true (e.g. the HTTP
+  // client went away). Checked as often as the deadline.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // Prometheus API errorType values.
@@ -93,20 +103,21 @@ class Engine {
 
   // Evaluates `query` at `t_ms`.
   [[nodiscard]] absl::StatusOr<QueryResult> InstantQuery(storage::Queryable& queryable,
-                                                         std::string_view query,
-                                                         int64_t t_ms) const;
+                                                         std::string_view query, int64_t t_ms,
+                                                         const QueryOptions& qopts = {}) const;
   // Evaluates `query` at start, start+step, ... <= end. The result is always a matrix.
   [[nodiscard]] absl::StatusOr<QueryResult> RangeQuery(storage::Queryable& queryable,
                                                        std::string_view query, int64_t start_ms,
-                                                       int64_t end_ms, int64_t step_ms) const;
+                                                       int64_t end_ms, int64_t step_ms,
+                                                       const QueryOptions& qopts = {}) const;
 
   const EngineOptions& options() const { return options_; }
 
  private:
   [[nodiscard]] absl::StatusOr<QueryResult> Exec(storage::Queryable& queryable,
                                                  std::string_view query, int64_t start_ms,
-                                                 int64_t end_ms, int64_t step_ms,
-                                                 bool instant) const;
+                                                 int64_t end_ms, int64_t step_ms, bool instant,
+                                                 const QueryOptions& qopts) const;
   EngineOptions options_;
 };
 

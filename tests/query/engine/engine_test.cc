@@ -199,6 +199,32 @@ TEST_F(EngineTest, TimeoutWithInjectedClock) {
   EXPECT_TRUE(Range("rate(m[5m])", 0, 60 * kMin, kMin, o).ok());
 }
 
+TEST_F(EngineTest, Cancellation) {
+  Add(Labels::FromStrings({"__name__", "m"}), kMin, 60, [](int i) { return i; });
+  std::atomic<bool> cancel{true};
+  QueryOptions qo;
+  qo.cancel = &cancel;
+  Engine e({});
+  auto r = e.RangeQuery(*db_, "rate(m[5m])", 0, 60 * kMin, kMin, qo);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(ErrorTypeOf(r.status()), ErrorType::kCanceled);
+  cancel = false;
+  EXPECT_TRUE(e.RangeQuery(*db_, "rate(m[5m])", 0, 60 * kMin, kMin, qo).ok());
+}
+
+TEST_F(EngineTest, PerQueryLookback) {
+  AddAt(Labels::FromStrings({"__name__", "g"}), 0, 1);
+  Engine e({});
+  QueryOptions qo;
+  qo.lookback_delta_ms = 10 * kMin;
+  auto r = e.InstantQuery(*db_, "g", 8 * kMin, qo);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->series.size(), 1u);
+  r = e.InstantQuery(*db_, "g", 8 * kMin);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->series.size(), 0u);
+}
+
 TEST_F(EngineTest, LookbackAndStaleness) {
   const Labels l = Labels::FromStrings({"__name__", "g"});
   AddAt(l, 0, 1);
