@@ -151,7 +151,9 @@ PosRange TokRange(const Token& t) { return {t.pos, t.end()}; }
 // Truncating conversion of float seconds to milliseconds, as Prometheus'
 // time.Duration(v*1000)*time.Millisecond.
 int64_t SecondsToMs(double s) {
-  double ms = s * 1000;
+  // Round to whole microseconds first so that decimal literals such as 1.001s (1001ms) do not
+  // lose a millisecond to binary rounding, then truncate to milliseconds as Prometheus does.
+  double ms = std::round(s * 1e6) / 1000;
   if (std::isnan(ms)) return 0;
   if (ms >= 9.2e18) return std::numeric_limits<int64_t>::max();
   if (ms <= -9.2e18) return std::numeric_limits<int64_t>::min();
