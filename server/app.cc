@@ -19,6 +19,8 @@
 #include "common/metrics.h"
 #include "common/units.h"
 #include "common/strings.h"
+#include "query/engine/engine.h"
+#include "server/api/query_api.h"
 #include "server/api/read_api.h"
 #include "server/api/status_api.h"
 #include "server/api/write_api.h"
@@ -49,6 +51,22 @@ std::string SelfTarget(const std::string& listen_address, int port) {
   return absl::StrCat(host, ":", port);
 }
 
+promql::EngineOptions EngineOptionsFromFlags(const Flags& f) {
+  promql::EngineOptions o;
+  o.timeout_ms = f.query_timeout_ms;
+  o.max_samples = f.query_max_samples;
+  o.lookback_delta_ms = f.query_lookback_delta_ms;
+  std::string_view rest = f.enable_features;
+  while (!rest.empty()) {
+    size_t comma = rest.find(',');
+    std::string_view feature = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    if (feature == "promql-experimental-functions") o.enable_experimental_functions = true;
+    if (feature == "promql-delayed-name-removal") o.enable_delayed_name_removal = true;
+  }
+  return o;
+}
+
 class App {
  public:
   explicit App(const Flags& flags)
@@ -64,7 +82,8 @@ class App {
                                         "reload.").Get()),
         ready_gauge_(registry_.AddGauge("pharos_ready",
                                         "Whether Pharos has finished starting up and serves "
-                                        "queries (1) or not (0).").Get()) {
+                                        "queries (1) or not (0).").Get()),
+        engine_(EngineOptionsFromFlags(flags)) {
     const BuildInfo& b = GetBuildInfo();
     registry_.AddGauge("pharos_build_info",
                        "A metric with a constant '1' value labeled by version, revision, branch "
@@ -90,6 +109,7 @@ class App {
     opts.io_threads = flags_.io_threads;
     opts.max_request_bytes = static_cast<uint64_t>(flags_.max_request_bytes);
     opts.read_timeout = std::chrono::milliseconds(flags_.read_timeout_ms);
+    opts.query_threads = flags_.query_max_concurrency;
     opts.registry = &registry_;
     opts.log = logs_.Get("http");
     auto server = http::Server::Start(opts, &router_);
@@ -222,6 +242,13 @@ class App {
     wo.registry = &registry_;
     wo.log = logs_.Get("remote_write");
     api::RegisterWriteApi(router_, wo);
+    api::QueryApiOptions qo;
+    qo.engine = &engine_;
+    qo.storage = [db]() -> storage::Queryable* { return db(); };
+    qo.registry = &registry_;
+    qo.log = logs_.Get("query");
+    qo.now_ms = [] { return static_cast<int64_t>(NowSeconds() * 1000); };
+    api::RegisterQueryApi(router_, qo);
     api::StatusApiOptions so;
     so.config_yaml = [this] {
       absl::MutexLock cl(&config_mu_);
@@ -310,6 +337,7 @@ class App {
   Gauge& reload_ok_;
   Gauge& reload_time_;
   Gauge& ready_gauge_;
+  promql::Engine engine_;
   http::Router router_;
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<storage::DB> db_;

@@ -102,6 +102,34 @@ const std::vector<FlagDef>& Defs() {
                          "When an acknowledged write is durable: batch (written to the OS "
                          "before the ack: survives a crash of Pharos) or always (fsynced "
                          "before the ack, group-committed: survives power loss). Default: batch."),
+      PHAROS_DURATION_FLAG("query.timeout", query_timeout_ms,
+                           "Maximum time a query may take before being aborted. Default: 2m."),
+      FlagDef{"query.max-concurrency", Kind::kInt,
+              "Maximum number of queries executed concurrently. Default: 20.",
+              [](Flags& f, const std::string& v) -> absl::Status {
+                if (!absl::SimpleAtoi(v, &f.query_max_concurrency) || f.query_max_concurrency < 1) {
+                  return absl::InvalidArgumentError(absl::StrCat(
+                      "--query.max-concurrency: expected a positive integer, got \"", v, "\""));
+                }
+                return absl::OkStatus();
+              },
+              [](const Flags& f) { return absl::StrCat(f.query_max_concurrency); }},
+      FlagDef{"query.max-samples", Kind::kInt,
+              "Maximum number of samples a single query can load into memory. Default: 50000000.",
+              [](Flags& f, const std::string& v) -> absl::Status {
+                if (!absl::SimpleAtoi(v, &f.query_max_samples) || f.query_max_samples < 1) {
+                  return absl::InvalidArgumentError(absl::StrCat(
+                      "--query.max-samples: expected a positive integer, got \"", v, "\""));
+                }
+                return absl::OkStatus();
+              },
+              [](const Flags& f) { return absl::StrCat(f.query_max_samples); }},
+      PHAROS_DURATION_FLAG("query.lookback-delta", query_lookback_delta_ms,
+                           "How far back an instant selector looks for the latest sample. "
+                           "Default: 5m."),
+      PHAROS_STRING_FLAG("enable-feature", enable_features,
+                         "Comma-separated experimental features: promql-experimental-functions, "
+                         "promql-delayed-name-removal. Default: none."),
       PHAROS_STRING_FLAG("log.level", log_level,
                          "Only log messages with the given severity or above: debug, info, warn, "
                          "error. Default: info."),

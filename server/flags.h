@@ -24,6 +24,11 @@ struct Flags {
   int64_t retention_time_ms = 30ll * 24 * 3600 * 1000;  // --storage.retention.time (30d)
   int64_t retention_size_bytes = 0;         // --storage.retention.size (0: unlimited)
   std::string wal_sync = "batch";           // --storage.wal-sync: batch, always
+  int64_t query_timeout_ms = 2 * 60 * 1000;    // --query.timeout (2m)
+  int query_max_concurrency = 20;              // --query.max-concurrency
+  int64_t query_max_samples = 50'000'000;      // --query.max-samples
+  int64_t query_lookback_delta_ms = 5 * 60 * 1000;  // --query.lookback-delta (5m)
+  std::string enable_features;                 // --enable-feature: comma-separated
   std::string log_level = "info";           // --log.level: debug, info, warn, error
   std::string log_format = "logfmt";        // --log.format: logfmt, json
   bool show_version = false;                // --version

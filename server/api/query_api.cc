@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/json.h"
 #include "common/metrics.h"
 #include "common/strings.h"
 #include "query/engine/engine.h"
