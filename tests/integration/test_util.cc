@@ -82,6 +82,19 @@ HttpResult ParseResponse(const std::string& raw) {
     r.headers[name] = v == std::string::npos ? "" : line.substr(v);
   }
   r.body = raw.substr(end + 4);
+  if (r.headers["transfer-encoding"] == "chunked") {
+    std::string body;
+    size_t pos = 0;
+    while (pos < r.body.size()) {
+      size_t eol = r.body.find("\r\n", pos);
+      if (eol == std::string::npos) break;
+      size_t n = std::strtoul(r.body.substr(pos, eol - pos).c_str(), nullptr, 16);
+      if (n == 0) break;
+      body.append(r.body, eol + 2, n);
+      pos = eol + 2 + n + 2;
+    }
+    r.body = std::move(body);
+  }
   return r;
 }
 
