@@ -6,6 +6,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <zlib.h>
+
 #include <cctype>
 
 #include "absl/strings/numbers.h"
@@ -68,6 +70,40 @@ absl::StatusOr<tcp::endpoint> ParseListenAddress(const std::string& addr) {
         "listen address \"", addr, "\": host must be an IP address or localhost"));
   }
   return tcp::endpoint(ip, static_cast<uint16_t>(port));
+}
+
+// Responses smaller than this are sent uncompressed even when gzip is accepted.
+constexpr size_t kGzipMinBytes = 1024;
+
+bool AcceptsGzip(std::string_view accept_encoding) {
+  // "gzip", "gzip;q=1.0", "deflate, gzip" ... but not "gzip;q=0".
+  size_t p = accept_encoding.find("gzip");
+  if (p == std::string_view::npos) return false;
+  std::string_view rest = accept_encoding.substr(p + 4);
+  size_t comma = rest.find(',');
+  std::string_view params = rest.substr(0, comma);
+  size_t q = params.find("q=");
+  if (q != std::string_view::npos) {
+    std::string_view v = params.substr(q + 2);
+    return !(v == "0" || v.starts_with("0.0") || v == "0." || v.starts_with("0 "));
+  }
+  return true;
+}
+
+bool Gzip(std::string_view in, std::string* out) {
+  z_stream zs{};
+  if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    return false;
+  }
+  out->resize(deflateBound(&zs, static_cast<uLong>(in.size())) + 32);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out->data());
+  zs.avail_out = static_cast<uInt>(out->size());
+  int rc = deflate(&zs, Z_FINISH);
+  out->resize(zs.total_out);
+  deflateEnd(&zs);
+  return rc == Z_STREAM_END;
 }
 
 }  // namespace
@@ -266,6 +302,7 @@ class Session : public std::enable_shared_from_this<Session> {
     req.remote_address = remote_;
     keep_alive_ = breq.keep_alive();
     version_ = breq.version();
+    accepts_gzip_ = AcceptsGzip(req.Header("accept-encoding"));
 
     Router::Match m = server_->router_->Find(req.path, req.method);
     if (!m.route) {
@@ -310,6 +347,15 @@ class Session : public std::enable_shared_from_this<Session> {
     res->set(bhttp::field::server, "pharos");
     res->set(bhttp::field::content_type, r.content_type);
     for (auto& [k, v] : r.headers) res->set(k, v);
+    if (accepts_gzip_ && r.body.size() >= kGzipMinBytes &&
+        res->find(bhttp::field::content_encoding) == res->end()) {
+      std::string gz;
+      if (Gzip(r.body, &gz)) {
+        r.body = std::move(gz);
+        res->set(bhttp::field::content_encoding, "gzip");
+        res->set(bhttp::field::vary, "Accept-Encoding");
+      }
+    }
     size_t body_size = r.body.size();
     res->body() = std::move(r.body);
     bool close = closing_ || !keep_alive_ || server_->stopping_;
@@ -347,6 +393,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool busy_ = false;
   bool closing_ = false;
   bool keep_alive_ = true;
+  bool accepts_gzip_ = false;
   unsigned version_ = 11;
 };
 
