@@ -146,8 +146,8 @@ TEST_F(ProcessorTest, HonorTimestamps) {
 
 TEST_F(ProcessorTest, MetricRelabelDropsAndRewrites) {
   config::ScrapeConfig c = Job("j");
-  c.metric_relabel_configs.push_back({.source_labels = {"__name__"}, .regex = "drop_.*", .action = "drop"});
-  c.metric_relabel_configs.push_back({.source_labels = {"x"}, .target_label = "y"});
+  c.metric_relabel_configs.push_back(testing::Rule({"__name__"}, "", "drop_.*", "$1", "drop"));
+  c.metric_relabel_configs.push_back(testing::Rule({"x"}, "y"));
   auto p = Make(c);
   for (int i = 0; i < 2; ++i) {  // second pass uses the cache
     auto o = p->Process(absl::OkStatus(), "drop_me 1\nkeep{x=\"v\"} 2\n", kText, "", kT0 + i * 1000, 0);

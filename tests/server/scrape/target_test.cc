@@ -45,11 +45,11 @@ TEST(PopulateTarget, RelabelConfigsDriveUrlAndLabels) {
   config::ScrapeConfig c = Job("bb");
   c.params["target"] = {"default"};
   // Blackbox-exporter style: __address__ -> __param_target, address replaced, instance set.
-  c.relabel_configs.push_back({.source_labels = {"__address__"}, .target_label = "__param_target"});
-  c.relabel_configs.push_back({.source_labels = {"__param_target"}, .target_label = "instance"});
-  c.relabel_configs.push_back({.target_label = "__address__", .replacement = "127.0.0.1:9115"});
-  c.relabel_configs.push_back({.target_label = "__metrics_path__", .replacement = "/probe"});
-  c.relabel_configs.push_back({.target_label = "__scrape_interval__", .replacement = "2s"});
+  c.relabel_configs.push_back(testing::Rule({"__address__"}, "__param_target"));
+  c.relabel_configs.push_back(testing::Rule({"__param_target"}, "instance"));
+  c.relabel_configs.push_back(testing::Rule({}, "__address__", "(.*)", "127.0.0.1:9115"));
+  c.relabel_configs.push_back(testing::Rule({}, "__metrics_path__", "(.*)", "/probe"));
+  c.relabel_configs.push_back(testing::Rule({}, "__scrape_interval__", "(.*)", "2s"));
   auto job = MustCompile(c);
   auto t = PopulateTarget(*job, Labels(), Labels::FromStrings({"__address__", "example.com"}));
   ASSERT_TRUE(t.ok()) << t.status();
@@ -61,7 +61,7 @@ TEST(PopulateTarget, RelabelConfigsDriveUrlAndLabels) {
 TEST(PopulateTarget, DropAndErrors) {
   config::ScrapeConfig c = Job("j");
   c.relabel_configs.push_back(
-      {.source_labels = {"__address__"}, .regex = "drop.*", .action = "drop"});
+      testing::Rule({"__address__"}, "", "drop.*", "$1", "drop"));
   auto job = MustCompile(c);
   auto t = PopulateTarget(*job, Labels(), Labels::FromStrings({"__address__", "drop-me:1"}));
   ASSERT_TRUE(t.ok());
@@ -78,20 +78,19 @@ TEST(PopulateTarget, DropAndErrors) {
   EXPECT_EQ(g->labels.String(), "{instance=\"i1\", job=\"custom\"}");
 
   config::ScrapeConfig c2 = Job("j");
-  c2.relabel_configs.push_back({.target_label = "__scrape_timeout__", .replacement = "5s"});
+  c2.relabel_configs.push_back(testing::Rule({}, "__scrape_timeout__", "(.*)", "5s"));
   auto t2 = PopulateTarget(*MustCompile(c2), Labels(), Labels::FromStrings({"__address__", "h:1"}));
   EXPECT_FALSE(t2.ok());  // timeout 5s > interval 1s
 }
 
 TEST(CompileJob, RejectsBadRelabel) {
   config::ScrapeConfig c = Job("j");
-  c.relabel_configs.push_back({.modulus = 0, .action = "hashmod"});
+  c.relabel_configs.push_back(testing::Rule({"a"}, "b", "(.*)", "$1", "hashmod", 0));
   auto j = CompileJob(c);
   ASSERT_FALSE(j.ok());
   EXPECT_THAT(std::string(j.status().message()), ::testing::HasSubstr("job \"j\": relabel_configs"));
   config::ScrapeConfig m = Job("j");
-  m.metric_relabel_configs.push_back({.regex = "(", .action = "replace"});
-  m.metric_relabel_configs.back().target_label = "x";
+  m.metric_relabel_configs.push_back(testing::Rule({"a"}, "x", "("));
   EXPECT_FALSE(CompileJob(m).ok());
 }
 

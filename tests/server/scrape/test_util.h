@@ -45,6 +45,20 @@ inline std::string Gzip(const std::string& in) {
   return out;
 }
 
+// A relabel rule (designated initializers would warn under -Wextra for the fields left out).
+inline config::RelabelConfig Rule(std::vector<std::string> source_labels, std::string target_label,
+                                  std::string regex = "(.*)", std::string replacement = "$1",
+                                  std::string action = "replace", uint64_t modulus = 0) {
+  config::RelabelConfig r;
+  r.source_labels = std::move(source_labels);
+  r.target_label = std::move(target_label);
+  r.regex = std::move(regex);
+  r.replacement = std::move(replacement);
+  r.action = std::move(action);
+  r.modulus = modulus;
+  return r;
+}
+
 // A scrape config as the loader would produce it (defaults resolved).
 inline config::ScrapeConfig Job(const std::string& name, const std::string& target = "") {
   config::ScrapeConfig c;
