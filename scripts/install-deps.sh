@@ -9,7 +9,7 @@ PACKAGES=(
   # libraries
   libboost-dev libboost-system-dev librocksdb-dev libprotobuf-dev protobuf-compiler
   libsnappy-dev libabsl-dev libre2-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
-  libzstd-dev liblz4-dev libbz2-dev zlib1g-dev libxxhash-dev
+  libzstd-dev liblz4-dev libbz2-dev zlib1g-dev libxxhash-dev libssl-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # peers used as oracles by the tests (promtool checks /metrics; node-exporter is a scrape

@@ -261,6 +261,12 @@ absl::Status ScrapeProcessor::AppendBody(storage::Appender& app, std::string_vie
         continue;
       }
       lset = std::move(*built);
+      if (lset.MetricName().empty()) {
+        // As Prometheus: a series without a name (e.g. removed by relabelling) fails the scrape.
+        rejected_["invalid_labels"] += 1;
+        return absl::InvalidArgumentError(
+            absl::StrCat("series without metric name: ", lset.String()));
+      }
       if (absl::Status s = CheckLabelLimits(lset); !s.ok()) {
         rejected_["label_limit"] += 1;
         return s;
@@ -289,6 +295,12 @@ absl::Status ScrapeProcessor::AppendBody(storage::Appender& app, std::string_vie
     storage::AppendResult r = app.Append(ref, lset, ts, p.Value());
     if (!r.ok()) {
       rejected_[std::string(storage::RejectReasonName(r.reject))] += 1;
+      if (r.reject == storage::RejectReason::kInvalidLabels) {
+        // Invalid names or values fail the whole scrape, as in Prometheus; out-of-range
+        // timestamps and the series limit only drop the sample.
+        return absl::InvalidArgumentError(
+            absl::StrCat("invalid metric name or label names: ", lset.String()));
+      }
       continue;
     }
     if (is_new) {
@@ -472,9 +484,7 @@ void ScrapeLoop::RunScrape() {
     prep = url.status();
   } else {
     req.url = std::move(*url);
-    if (req.url.scheme == "https") {
-      prep = absl::UnimplementedError("https scraping is not supported yet");
-    }
+    req.tls = o_.job->tls;
   }
   if (prep.ok()) {
     req.timeout = std::chrono::milliseconds(o_.target.timeout_ms);

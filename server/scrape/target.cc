@@ -6,6 +6,7 @@
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "common/units.h"
+#include "server/scrape/internal/tls.h"
 
 namespace pharos::scrape {
 
@@ -84,6 +85,9 @@ absl::StatusOr<std::shared_ptr<const JobSpec>> CompileJob(const config::ScrapeCo
   auto m = ingest::CompileAll(cfg.metric_relabel_configs);
   if (!m.ok()) return err("metric_relabel_configs", m.status());
   job->metric_relabel = std::move(*m);
+  auto tls = internal::MakeTlsClient(cfg.http.tls_config);
+  if (!tls.ok()) return err("tls_config", tls.status());
+  job->tls = std::move(*tls);
   return std::shared_ptr<const JobSpec>(std::move(job));
 }
 

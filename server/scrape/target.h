@@ -23,6 +23,10 @@
 
 namespace pharos::scrape {
 
+namespace internal {
+struct TlsClient;
+}
+
 // One target group as discovered (static_configs entry or one group of a file_sd file).
 struct TargetGroup {
   std::vector<Labels> targets;  // each at least {__address__}
@@ -36,9 +40,11 @@ struct JobSpec {
   config::ScrapeConfig cfg;
   std::vector<ingest::CompiledRelabel> relabel;
   std::vector<ingest::CompiledRelabel> metric_relabel;
+  std::shared_ptr<const internal::TlsClient> tls;  // tls_config loaded (CA, client cert)
 };
 
-// Validates what the config loader leaves to the scraper and compiles the relabel rules.
+// Validates what the config loader leaves to the scraper, compiles the relabel rules and loads
+// the TLS files.
 // Errors name the job: `job "node": relabel_configs: relabel config #0: ...`.
 [[nodiscard]] absl::StatusOr<std::shared_ptr<const JobSpec>> CompileJob(
     const config::ScrapeConfig& cfg);

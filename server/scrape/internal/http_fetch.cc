@@ -8,6 +8,10 @@
 #include "boost/asio/steady_timer.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
+#include "boost/asio/ssl/host_name_verification.hpp"
+#include "boost/beast/ssl.hpp"
+#include "server/scrape/internal/tls.h"
+#include <openssl/ssl.h>
 
 namespace pharos::scrape::internal {
 
@@ -57,11 +61,17 @@ absl::StatusOr<ParsedUrl> ParseUrl(const std::string& url) {
   return u;
 }
 
-class Fetch : public FetchHandle, public std::enable_shared_from_this<Fetch> {
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// Stream is beast::tcp_stream (http) or TlsStream (https).
+template <typename Stream>
+class Fetch : public FetchHandle, public std::enable_shared_from_this<Fetch<Stream>> {
  public:
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
   Fetch(asio::io_context& ctx, FetchRequest req, std::function<void(FetchResult)> done)
-      : ctx_(ctx), req_(std::move(req)), done_(std::move(done)), resolver_(ctx), stream_(ctx),
-        deadline_(ctx) {}
+      : ctx_(ctx), req_(std::move(req)), done_(std::move(done)), resolver_(ctx),
+        stream_(MakeStream(ctx, req_)), deadline_(ctx) {}
 
   void Start() {
     deadline_.expires_after(req_.timeout);
@@ -79,7 +89,7 @@ class Fetch : public FetchHandle, public std::enable_shared_from_this<Fetch> {
     auto addr = asio::ip::make_address(req_.url.host, ec);
     if (!ec) {
       uint16_t port = static_cast<uint16_t>(std::stoi(req_.url.port));
-      stream_.async_connect(tcp::endpoint(addr, port),
+      Tcp().async_connect(tcp::endpoint(addr, port),
                             [self = shared_from_this()](const boost::system::error_code& ec) {
                               self->OnConnect(ec);
                             });
@@ -90,7 +100,7 @@ class Fetch : public FetchHandle, public std::enable_shared_from_this<Fetch> {
         [self = shared_from_this()](const boost::system::error_code& ec,
                                     tcp::resolver::results_type results) {
           if (ec) return self->Fail(ec, "resolve");
-          self->stream_.async_connect(
+          self->Tcp().async_connect(
               results, [self](const boost::system::error_code& ec, const tcp::endpoint&) {
                 self->OnConnect(ec);
               });
@@ -104,8 +114,43 @@ class Fetch : public FetchHandle, public std::enable_shared_from_this<Fetch> {
   }
 
  private:
+  using std::enable_shared_from_this<Fetch<Stream>>::shared_from_this;
+
+  static Stream MakeStream(asio::io_context& ctx, const FetchRequest& req) {
+    if constexpr (kTls) {
+      return Stream(ctx, *req.tls->ctx);
+    } else {
+      (void)req;
+      return Stream(ctx);
+    }
+  }
+  beast::tcp_stream& Tcp() { return beast::get_lowest_layer(stream_); }
+
   void OnConnect(const boost::system::error_code& ec) {
     if (ec) return Fail(ec, "connect");
+    if constexpr (kTls) {
+      const std::string& name =
+          req_.tls->server_name.empty() ? req_.url.host : req_.tls->server_name;
+      boost::system::error_code ignored;
+      auto is_ip = asio::ip::make_address(name, ignored);
+      (void)is_ip;
+      if (ignored && !SSL_set_tlsext_host_name(stream_.native_handle(), name.c_str())) {
+        return Finish(absl::UnavailableError("TLS: cannot set SNI host name"));
+      }
+      if (!req_.tls->insecure_skip_verify) {
+        stream_.set_verify_callback(asio::ssl::host_name_verification(name));
+      }
+      stream_.async_handshake(asio::ssl::stream_base::client,
+                              [self = shared_from_this()](const boost::system::error_code& ec) {
+                                if (ec) return self->Fail(ec, "TLS handshake");
+                                self->Write();
+                              });
+    } else {
+      Write();
+    }
+  }
+
+  void Write() {
     bhttp::async_write(stream_, request_,
                        [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
                          if (ec) return self->Fail(ec, "write");
@@ -163,8 +208,8 @@ class Fetch : public FetchHandle, public std::enable_shared_from_this<Fetch> {
     deadline_.cancel();
     resolver_.cancel();
     boost::system::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.socket().close(ignored);
+    Tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    Tcp().socket().close(ignored);
     result_.status = std::move(s);
     if (!result_.status.ok()) result_.body.clear();
     auto done = std::move(done_);
@@ -175,7 +220,7 @@ class Fetch : public FetchHandle, public std::enable_shared_from_this<Fetch> {
   FetchRequest req_;
   std::function<void(FetchResult)> done_;
   tcp::resolver resolver_;
-  beast::tcp_stream stream_;
+  Stream stream_;
   asio::steady_timer deadline_;
   beast::flat_buffer buffer_;
   bhttp::request<bhttp::empty_body> request_;
@@ -186,7 +231,18 @@ class Fetch : public FetchHandle, public std::enable_shared_from_this<Fetch> {
 
 std::shared_ptr<FetchHandle> StartFetch(asio::io_context& ctx, FetchRequest req,
                                         std::function<void(FetchResult)> done) {
-  auto f = std::make_shared<Fetch>(ctx, std::move(req), std::move(done));
+  if (req.url.scheme == "https") {
+    if (!req.tls) {
+      FetchResult r;
+      r.status = absl::FailedPreconditionError("https URL without TLS settings");
+      asio::post(ctx, [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+      return nullptr;
+    }
+    auto f = std::make_shared<Fetch<TlsStream>>(ctx, std::move(req), std::move(done));
+    asio::post(ctx, [f] { f->Start(); });
+    return f;
+  }
+  auto f = std::make_shared<Fetch<beast::tcp_stream>>(ctx, std::move(req), std::move(done));
   asio::post(ctx, [f] { f->Start(); });
   return f;
 }

@@ -28,8 +28,11 @@ struct ParsedUrl {
 // http://host[:port]/path?query; IPv6 hosts in brackets.
 absl::StatusOr<ParsedUrl> ParseUrl(const std::string& url);
 
+struct TlsClient;
+
 struct FetchRequest {
   ParsedUrl url;
+  std::shared_ptr<const TlsClient> tls;  // required for https URLs
   std::vector<std::pair<std::string, std::string>> headers;
   std::chrono::milliseconds timeout{10000};
   uint64_t body_limit = 0;  // bytes of (possibly compressed) body; 0: none
@@ -42,8 +45,6 @@ struct FetchResult {
   std::string content_encoding;
   std::string body;
 };
-
-class Fetch;
 
 // Starts the request; `done` runs exactly once, on `ctx`'s thread. Cancel() (from any thread)
 // aborts it; `done` then gets a Cancelled status.

@@ -9,6 +9,11 @@
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
+#include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/ssl.hpp"
+#include "boost/beast/core.hpp"
+#include "boost/beast/http.hpp"
+#include "boost/beast/ssl.hpp"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/api/targets_api.h"
@@ -90,6 +95,59 @@ class FakeTarget {
   int status_ = 200;
   http::Request last_;
   int requests_ = 0;
+};
+
+// A one-thread blocking HTTPS server answering every request with "tls_metric 1".
+class TlsTarget {
+ public:
+  TlsTarget(const std::string& cert, const std::string& key)
+      : ssl_(boost::asio::ssl::context::tls_server),
+        acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+    ssl_.use_certificate_chain_file(cert);
+    ssl_.use_private_key_file(key, boost::asio::ssl::context::pem);
+    port_ = acceptor_.local_endpoint().port();
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~TlsTarget() {
+    stop_ = true;
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket wake(io);
+    boost::system::error_code ec;
+    wake.connect({boost::asio::ip::make_address("127.0.0.1"), port_}, ec);
+    thread_.join();
+  }
+  std::string addr() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  void Serve() {
+    namespace bhttp = boost::beast::http;
+    while (!stop_) {
+      boost::asio::ip::tcp::socket sock(io_);
+      boost::system::error_code ec;
+      acceptor_.accept(sock, ec);
+      if (ec || stop_) break;
+      boost::beast::ssl_stream<boost::asio::ip::tcp::socket&> s(sock, ssl_);
+      s.handshake(boost::asio::ssl::stream_base::server, ec);
+      if (ec) continue;
+      boost::beast::flat_buffer buf;
+      bhttp::request<bhttp::string_body> req;
+      bhttp::read(s, buf, req, ec);
+      if (ec) continue;
+      bhttp::response<bhttp::string_body> res{bhttp::status::ok, 11};
+      res.set(bhttp::field::content_type, "text/plain; version=0.0.4");
+      res.body() = "tls_metric 1\n";
+      res.prepare_payload();
+      bhttp::write(s, res, ec);
+      s.shutdown(ec);
+    }
+  }
+
+  boost::asio::io_context io_;
+  boost::asio::ssl::context ssl_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
 };
 
 class ManagerTest : public ::testing::Test {
@@ -319,6 +377,51 @@ TEST_F(ManagerTest, FileSdReload) {
   EXPECT_TRUE(stale_a);
   write("[]");
   ASSERT_TRUE(Eventually([&] { return !Target("sd"); }));
+}
+
+TEST_F(ManagerTest, Https) {
+  const std::string d = dir_.path();
+  const std::string gen = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + d +
+                          "/key.pem -out " + d + "/cert.pem -days 2 -subj /CN=localhost "
+                          "-addext subjectAltName=IP:127.0.0.1,DNS:localhost >/dev/null 2>&1";
+  if (std::system(gen.c_str()) != 0) GTEST_SKIP() << "openssl cannot make a test certificate";
+  TlsTarget tls(d + "/cert.pem", d + "/key.pem");
+  auto job = [&](const std::string& name, const std::string& tls_yaml) {
+    return "  - job_name: " + name + "\n    scheme: https\n    scrape_interval: 200ms\n"
+           "    scrape_timeout: 150ms\n    tls_config:\n" + tls_yaml +
+           "    static_configs:\n      - targets: ['" + tls.addr() + "']\n";
+  };
+  ASSERT_TRUE(Apply("scrape_configs:\n" + job("trusted", "      ca_file: cert.pem\n") +
+                    job("untrusted", "      server_name: localhost\n") +
+                    job("insecure", "      insecure_skip_verify: true\n") +
+                    job("wrongname", "      ca_file: cert.pem\n      server_name: other.example\n") +
+                    job("sni", "      ca_file: cert.pem\n      server_name: localhost\n"))
+                  .ok());
+  auto health = [&](const std::string& pool) {
+    auto t = Target(pool);
+    return t ? t->status.health : Health::kUnknown;
+  };
+  ASSERT_TRUE(Eventually([&] {
+    for (const char* p : {"trusted", "untrusted", "insecure", "wrongname", "sni"}) {
+      if (health(p) == Health::kUnknown) return false;
+    }
+    return true;
+  }));
+  EXPECT_EQ(health("trusted"), Health::kUp) << Target("trusted")->status.last_error;
+  EXPECT_EQ(health("insecure"), Health::kUp) << Target("insecure")->status.last_error;
+  EXPECT_EQ(health("sni"), Health::kUp) << Target("sni")->status.last_error;
+  EXPECT_EQ(health("untrusted"), Health::kDown);
+  EXPECT_THAT(Target("untrusted")->status.last_error, HasSubstr("TLS handshake"));
+  EXPECT_EQ(health("wrongname"), Health::kDown);
+  EXPECT_TRUE(Eventually([&] { return !Series("tls_metric", "trusted").empty(); }));
+  EXPECT_EQ(Target("trusted")->scrape_url, "https://" + tls.addr() + "/metrics");
+
+  // A CA file that does not exist fails ApplyConfig; the running jobs stay.
+  absl::Status s = Apply("scrape_configs:\n" + job("x", "      ca_file: missing.pem\n"));
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.message()), HasSubstr("missing.pem"));
+  EXPECT_TRUE(Target("trusted").has_value());
+  mgr_->Stop();  // before the TLS server goes away
 }
 
 TEST_F(ManagerTest, DroppedTargetsAndTargetsApi) {

@@ -243,6 +243,21 @@ TEST_F(ProcessorTest, StalenessWhenSeriesDisappearsAndTargetGoesDown) {
   EXPECT_EQ(Get(S("up")).back().first, kT0 + 4500);
 }
 
+TEST_F(ProcessorTest, InvalidOrNamelessSeriesFailScrape) {
+  config::ScrapeConfig c = Job("j");
+  c.metric_relabel_configs.push_back(testing::Rule({}, "", "(.*)", "$1", "labeldrop"));
+  c.metric_relabel_configs.back().regex = "__name__";
+  auto p = Make(c);
+  auto o = p->Process(absl::OkStatus(), "a 1\n", kText, "", kT0, 0);
+  ASSERT_FALSE(o.status.ok());
+  EXPECT_THAT(std::string(o.status.message()), ::testing::HasSubstr("without metric name"));
+
+  auto q = Make(Job("j"));
+  o = q->Process(absl::OkStatus(), "a{b=\"\xff\"} 1\n", kText, "", kT0 + 1000, 0);
+  ASSERT_FALSE(o.status.ok());
+  EXPECT_EQ(Get(S("up")).back(), (std::pair<int64_t, double>{kT0 + 1000, 0}));
+}
+
 TEST_F(ProcessorTest, DuplicateSeriesInOneScrapeRejected) {
   auto p = Make(Job("j"));
   ASSERT_TRUE(p->Process(absl::OkStatus(), "a 1\n", kText, "", kT0, 0).status.ok());
