@@ -9,11 +9,12 @@ PACKAGES=(
   # libraries
   libboost-dev libboost-system-dev librocksdb-dev libprotobuf-dev protobuf-compiler
   libsnappy-dev libabsl-dev libre2-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
-  libzstd-dev liblz4-dev libbz2-dev zlib1g-dev libxxhash-dev nlohmann-json3-dev
+  libzstd-dev liblz4-dev libbz2-dev zlib1g-dev libxxhash-dev nlohmann-json3-dev libssl-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  # peers used as oracles by the tests (promtool checks /metrics)
-  prometheus
+  # peers used as oracles by the tests (promtool checks /metrics; node-exporter is a scrape
+  # target in the scrape integration test)
+  prometheus prometheus-node-exporter
 )
 
 missing=()
@@ -37,6 +38,9 @@ $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 # The prometheus package starts a service where systemd runs; Pharos's tests start their own
 # instances on free ports, so a packaged one on :9090 is only in the way of ./run.sh.
-if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
-  $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
-fi
+# Same for node-exporter's service on :9100.
+for svc in prometheus prometheus-node-exporter; do
+  if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
+  fi
+done

@@ -18,16 +18,19 @@
 #include "common/logging.h"
 #include "common/metrics.h"
 #include "common/units.h"
+#include "common/status_macros.h"
 #include "common/strings.h"
 #include "query/engine/engine.h"
 #include "server/api/query_api.h"
 #include "server/api/read_api.h"
 #include "server/api/status_api.h"
+#include "server/api/targets_api.h"
 #include "server/api/write_api.h"
 #include "server/build_info.h"
 #include "server/config/config.h"
 #include "server/http/server.h"
 #include "server/process_metrics.h"
+#include "server/scrape/manager.h"
 #include "spdlog/spdlog.h"
 #include "storage/db/db.h"
 
@@ -135,6 +138,11 @@ class App {
       server_->Stop();
       return 1;
     }
+    if (absl::Status s = StartScraping(); !s.ok()) {
+      log_->error("msg=\"starting the scrape manager failed\" err={}", Quoted(s.message()));
+      server_->Stop();
+      return 1;
+    }
     ready_ = true;
     ready_gauge_.Set(1);
     log_->info("msg=\"server is ready to receive web requests\"");
@@ -143,6 +151,12 @@ class App {
 
     log_->info("msg=\"shutting down\"");
     ready_ = false;
+    if (scrape_) {
+      // Before storage closes: no appends after this returns.
+      scrape_ready_.store(nullptr, std::memory_order_release);
+      scrape_->Stop();
+      log_->info("msg=\"scrape manager stopped\"");
+    }
     server_->Stop();
     if (db_) {
       if (absl::Status s = db_->Close(); !s.ok()) {
@@ -208,6 +222,27 @@ class App {
     return absl::OkStatus();
   }
 
+  // Creates the scrape manager once storage is open and applies the current config to it.
+  absl::Status StartScraping() {
+    absl::MutexLock lock(&reload_mu_);
+    scrape::ScrapeManagerOptions so;
+    so.appendable = db_.get();
+    so.log = logs_.Get("scrape");
+    so.registry = &registry_;
+    so.user_agent = absl::StrCat("Pharos/", GetBuildInfo().version);
+    auto m = scrape::ScrapeManager::Create(std::move(so));
+    if (!m.ok()) return m.status();
+    std::shared_ptr<const config::Config> cfg;
+    {
+      absl::MutexLock cl(&config_mu_);
+      cfg = config_;
+    }
+    PHAROS_RETURN_IF_ERROR((*m)->ApplyConfig(*cfg));
+    scrape_ = std::move(*m);
+    scrape_ready_.store(scrape_.get(), std::memory_order_release);
+    return absl::OkStatus();
+  }
+
   absl::Status Reload() {
     absl::MutexLock lock(&reload_mu_);
     absl::StatusOr<config::Config> c =
@@ -220,6 +255,14 @@ class App {
     }
     // Components apply the new config here (scrape manager, rules, router) as they land; each
     // validates before anything is swapped, so a failure leaves the old config running.
+    // Before storage is open the scrape manager does not exist yet; StartScraping applies
+    // the config then.
+    if (scrape_) {
+      if (absl::Status s = scrape_->ApplyConfig(*c); !s.ok()) {
+        reload_ok_.Set(0);
+        return s;
+      }
+    }
     {
       absl::MutexLock cl(&config_mu_);
       config_ = std::make_shared<const config::Config>(std::move(*c));
@@ -266,6 +309,10 @@ class App {
     };
     so.storage_ready = [this] { return ready_.load(); };
     api::RegisterStatusApi(router_, so);
+    api::TargetsApiOptions to;
+    to.manager = [this] { return scrape_ready_.load(std::memory_order_acquire); };
+    to.log = logs_.Get("api");
+    api::RegisterTargetsApi(router_, to);
 
     router_.Handle("/-/healthy", {Method::kGet, Method::kHead}, [](const Request&) {
       return Response::Text(200, "Pharos is Healthy.\n");
@@ -342,6 +389,8 @@ class App {
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<storage::DB> db_;
   std::atomic<storage::DB*> db_ready_{nullptr};
+  std::unique_ptr<scrape::ScrapeManager> scrape_;  // set under reload_mu_
+  std::atomic<scrape::ScrapeManager*> scrape_ready_{nullptr};
   boost::asio::io_context main_ctx_;
   std::atomic<bool> ready_{false};
   std::atomic<int64_t> retention_ms_{0};

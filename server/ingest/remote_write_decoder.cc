@@ -20,23 +20,23 @@ using internal::kVarint;
 using internal::WireError;
 using internal::WireReader;
 
-std::string_view MetricTypeName(MetricType t) {
+std::string_view RwMetricTypeName(RwMetricType t) {
   switch (t) {
-    case MetricType::kCounter:
+    case RwMetricType::kCounter:
       return "counter";
-    case MetricType::kGauge:
+    case RwMetricType::kGauge:
       return "gauge";
-    case MetricType::kHistogram:
+    case RwMetricType::kHistogram:
       return "histogram";
-    case MetricType::kGaugeHistogram:
+    case RwMetricType::kGaugeHistogram:
       return "gaugehistogram";
-    case MetricType::kSummary:
+    case RwMetricType::kSummary:
       return "summary";
-    case MetricType::kInfo:
+    case RwMetricType::kInfo:
       return "info";
-    case MetricType::kStateset:
+    case RwMetricType::kStateset:
       return "stateset";
-    case MetricType::kUnknown:
+    case RwMetricType::kUnknown:
       break;
   }
   return "unknown";
@@ -594,7 +594,7 @@ bool RemoteWriteDecoder::DecodeV1Metadata(std::string_view msg, WireError* err) 
       if (wt != kVarint) return WrongType(r, "MetricMetadata: wrong wire type for type");
       uint64_t v;
       if (!r.ReadVarint(&v)) return false;
-      m.type = static_cast<MetricType>(static_cast<uint32_t>(v));
+      m.type = static_cast<RwMetricType>(static_cast<uint32_t>(v));
     } else if (f == 2 || f == 4 || f == 5) {
       if (wt != kLen) return WrongType(r, "MetricMetadata: wrong wire type for a string field");
       if (!r.ReadLen(f == 2 ? &m.family_name : f == 4 ? &m.help : &m.unit)) return false;
@@ -699,7 +699,7 @@ bool RemoteWriteDecoder::DecodeV2Series(std::string_view msg, WireError* err) {
               uint64_t v;
               if (!mr.ReadVarint(&v)) return false;
               const auto v32 = static_cast<uint32_t>(v);
-              if (mf == 1) s.type = static_cast<MetricType>(v32);
+              if (mf == 1) s.type = static_cast<RwMetricType>(v32);
               if (mf == 3) help_ref = v32;
               if (mf == 4) unit_ref = v32;
             } else if (!mr.Skip(mf, mwt)) {

@@ -41,7 +41,7 @@ struct WireError;
 }  // namespace internal
 
 // Metric types as both protos number them (1.0 UNKNOWN and 2.0 UNSPECIFIED are 0).
-enum class MetricType : uint32_t {
+enum class RwMetricType : uint32_t {
   kUnknown = 0,
   kCounter = 1,
   kGauge = 2,
@@ -52,7 +52,7 @@ enum class MetricType : uint32_t {
   kStateset = 7,
 };
 // "counter", "gauge", ...; "unknown" for 0 and for values outside the enum.
-std::string_view MetricTypeName(MetricType t);
+std::string_view RwMetricTypeName(RwMetricType t);
 
 // Why a whole series was rejected. Keep in sync with SeriesErrorName().
 enum class SeriesError : uint8_t {
@@ -105,7 +105,7 @@ struct DecodedSeries {
   uint32_t num_invalid_histograms = 0;
   uint32_t num_exemplars = 0;
   // 2.0 per-series metadata (1.0 carries metadata per metric family: DecodedRequest::metadata).
-  MetricType type = MetricType::kUnknown;
+  RwMetricType type = RwMetricType::kUnknown;
   std::string_view help;
   std::string_view unit;
   // 2.0 created (start) timestamp in ms; 0 when unknown.
@@ -117,7 +117,7 @@ struct DecodedSeries {
 
 // 1.0 WriteRequest.metadata entry.
 struct MetricFamilyMetadata {
-  MetricType type = MetricType::kUnknown;
+  RwMetricType type = RwMetricType::kUnknown;
   std::string_view family_name;
   std::string_view help;
   std::string_view unit;

@@ -171,7 +171,7 @@ TEST(DecodeV1Test, SeriesSamplesMetadataExemplarsHistograms) {
   EXPECT_EQ(r.num_exemplars, 2u);
   EXPECT_EQ(r.num_histograms, 2u);
   ASSERT_EQ(r.metadata.size(), 1u);
-  EXPECT_EQ(r.metadata[0].type, MetricType::kCounter);
+  EXPECT_EQ(r.metadata[0].type, RwMetricType::kCounter);
   EXPECT_EQ(r.metadata[0].family_name, "http_requests_total");
   EXPECT_EQ(r.metadata[0].help, "Requests.");
   EXPECT_EQ(r.metadata[0].unit, "requests");
@@ -266,14 +266,14 @@ TEST(DecodeV2Test, SymbolsMetadataCreatedTimestampExemplarsHistograms) {
   EXPECT_EQ(ToPairs(r.LabelsOf(r.series[0])),
             (NameValues{{"__name__", "http_requests_total"}, {"code", "200"}, {"job", "api"}}));
   EXPECT_THAT(r.SamplesOf(r.series[0]), ElementsAre(Sample{1000, 5}, Sample{16000, 7}));
-  EXPECT_EQ(r.series[0].type, MetricType::kCounter);
+  EXPECT_EQ(r.series[0].type, RwMetricType::kCounter);
   EXPECT_EQ(r.series[0].help, "Total requests.");
   EXPECT_EQ(r.series[0].unit, "requests");
   EXPECT_EQ(r.series[0].created_timestamp_ms, 500);
   EXPECT_EQ(r.series[0].num_exemplars, 1u);
   EXPECT_EQ(r.series[1].num_histograms, 2u);
   EXPECT_EQ(r.series[1].num_invalid_histograms, 1u);
-  EXPECT_EQ(r.series[1].type, MetricType::kUnknown);
+  EXPECT_EQ(r.series[1].type, RwMetricType::kUnknown);
   EXPECT_EQ(r.series[1].help, "");
   EXPECT_EQ(r.num_series_rejected, 0u);
 }
