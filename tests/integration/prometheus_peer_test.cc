@@ -82,7 +82,9 @@ TEST(PrometheusPeer, RemoteWriteFromPrometheusMatchesItsOwnView) {
   const std::string prom = "/usr/bin/prometheus";
   if (access(prom.c_str(), X_OK) != 0) GTEST_SKIP() << "prometheus not installed";
   TempDir dir;
-  PharosProcess pharos(dir.path(), {"--storage.retention.time=10y"});
+  // No self-scrape: every job="pharos" series in Pharos must come from Prometheus.
+  std::string pharos_cfg = dir.Write("pharos.yml", "scrape_configs: []\n");
+  PharosProcess pharos(dir.path(), {"--storage.retention.time=10y", "--config.file=" + pharos_cfg});
   int port = pharos.WaitForPort();
   ASSERT_GT(port, 0) << pharos.Log();
   ASSERT_TRUE(pharos.WaitForLog("ready to receive web requests"));

@@ -42,7 +42,7 @@ class ServerTest : public ::testing::Test {
 };
 
 TEST_F(ServerTest, HealthyReadyAndBuildInfo) {
-  Start({});
+  Start({kEmbeddedDefaultConfig});
   EXPECT_EQ(HttpGet(port_, "/-/healthy").status, 200);
   ASSERT_TRUE(proc_->WaitForLog("ready to receive web requests"));
   auto ready = HttpGet(port_, "/-/ready");
@@ -52,6 +52,10 @@ TEST_F(ServerTest, HealthyReadyAndBuildInfo) {
   EXPECT_EQ(bi.headers["content-type"], "application/json");
   EXPECT_THAT(bi.body, HasSubstr(R"({"status":"success","data":{"version":")"));
   EXPECT_THAT(bi.body, HasSubstr(R"("revision":)"));
+  // The embedded default config scrapes Pharos itself.
+  auto targets = HttpGet(port_, "/api/v1/targets");
+  EXPECT_THAT(targets.body, HasSubstr(R"("scrapePool":"pharos")"));
+  EXPECT_THAT(targets.body, HasSubstr("\"__address__\":\"127.0.0.1:" + std::to_string(port_) + "\""));
   auto flags = HttpGet(port_, "/api/v1/status/flags");
   EXPECT_THAT(flags.body, HasSubstr(R"("storage.retention.time":"30d")"));
 }

@@ -149,13 +149,21 @@ std::string TempDir::Write(const std::string& name, const std::string& content) 
 
 PharosProcess::PharosProcess(const std::string& dir, std::vector<std::string> args) {
   log_path_ = dir + "/pharos.log";
-  bool has_listen = false, has_storage = false;
+  bool has_listen = false, has_storage = false, has_config = false;
   for (const auto& a : args) {
     if (a.rfind("--web.listen-address", 0) == 0) has_listen = true;
     if (a.rfind("--storage.path", 0) == 0) has_storage = true;
+    if (a.rfind("--config.file", 0) == 0 || a == kEmbeddedDefaultConfig) has_config = true;
   }
+  std::erase(args, std::string(kEmbeddedDefaultConfig));
   if (!has_listen) args.push_back("--web.listen-address=127.0.0.1:0");
   if (!has_storage) args.push_back("--storage.path=" + dir + "/data");
+  if (!has_config) {
+    // No self-scrape unless a test asks for it: tests count series and samples exactly.
+    std::string cfg = dir + "/no-scrape.yml";
+    std::ofstream(cfg) << "scrape_configs: []\n";
+    args.push_back("--config.file=" + cfg);
+  }
   std::vector<std::string> argv_s = {PHAROS_BINARY};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;

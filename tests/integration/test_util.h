@@ -40,6 +40,10 @@ class TempDir {
   std::string path_;
 };
 
+// Pass as an argument to PharosProcess to run on the embedded default config (which scrapes
+// Pharos itself); without it and without --config.file, Pharos runs with no scrape configs.
+inline constexpr char kEmbeddedDefaultConfig[] = "<embedded-default-config>";
+
 class PharosProcess {
  public:
   // Starts PHAROS_BINARY with `args` plus --web.listen-address=127.0.0.1:0 (unless given),
