@@ -3,6 +3,8 @@
 # embedded default config (or pass flags, e.g. ./run.sh --config.file=pharos.yml).
 set -euo pipefail
 cd "$(dirname "$0")"
+# ccache hits across checkouts (CI builds a fresh clone in another directory).
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 scripts/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release --target pharos
