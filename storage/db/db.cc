@@ -1103,7 +1103,7 @@ class DB::Impl {
     if (flusher_.joinable()) flusher_.join();
     absl::Status s;
     if (rocks_ && wal_) s = Flush(true);
-    if (s.ok() && rocks_ && opts_.wal_sync == WalSync::kAlways) s = rocks_->SyncWal();
+    if (s.ok() && rocks_) s = rocks_->FlushMemtables();
     rocks_.reset();
     wal_.reset();
     return s;

@@ -299,12 +299,14 @@ class RocksStoreImpl final : public RocksStore {
 
   absl::Status SyncWal() override { return ToStatus(db_->SyncWAL(), "sync wal"); }
 
-  absl::Status FlushAndCompact() override {
+  absl::Status FlushMemtables() override {
     rocksdb::FlushOptions fo;
     fo.wait = true;
-    for (auto* h : handles_) {
-      if (auto s = db_->Flush(fo, h); !s.ok()) return ToStatus(s, "flush");
-    }
+    return ToStatus(db_->Flush(fo, handles_), "flush");
+  }
+
+  absl::Status FlushAndCompact() override {
+    if (absl::Status s = FlushMemtables(); !s.ok()) return s;
     rocksdb::CompactRangeOptions co;
     co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
     for (auto* h : handles_) {

@@ -79,6 +79,9 @@ class RocksStore {
 
   // Makes everything written so far survive power loss (fsync of RocksDB's log).
   [[nodiscard]] virtual absl::Status SyncWal() = 0;
+  // Flushes memtables to SST files (compressed), so a closed store holds no data only in
+  // RocksDB's log.
+  [[nodiscard]] virtual absl::Status FlushMemtables() = 0;
   // Flushes memtables to SST files and compacts everything (tests and benchmarks: "after a
   // flush and compaction").
   [[nodiscard]] virtual absl::Status FlushAndCompact() = 0;
