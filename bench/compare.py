@@ -36,6 +36,7 @@ BUILD = os.path.join(ROOT, "build", "release")
 PHAROS = os.path.join(BUILD, "server", "pharos")
 GEN = os.path.join(BUILD, "bench", "gen", "pharos_gen")
 LOADGEN = os.path.join(BUILD, "bench", "loadgen", "pharos_loadgen")
+COMPACT = os.path.join(BUILD, "bench", "compact", "pharos_bench_compact")
 PROMETHEUS = "/usr/bin/prometheus"
 PROMTOOL = "/usr/bin/promtool"
 VICTORIA = "/usr/bin/victoria-metrics"
@@ -98,11 +99,11 @@ def wait_http(url, timeout_s, ok=(200,)):
 # --- setup -------------------------------------------------------------------------------
 
 def build(skip):
-    if skip and all(os.path.exists(p) for p in (PHAROS, GEN, LOADGEN)):
+    if skip and all(os.path.exists(p) for p in (PHAROS, GEN, LOADGEN, COMPACT)):
         return
     run(["cmake", "--preset", "release"], cwd=ROOT, stdout=subprocess.DEVNULL)
     run(["cmake", "--build", os.path.join("build", "release"), "--target", "pharos",
-         "pharos_gen", "pharos_loadgen", "-j1"], cwd=ROOT)
+         "pharos_gen", "pharos_loadgen", "pharos_bench_compact", "-j1"], cwd=ROOT)
 
 
 def ensure_peers(servers):
@@ -217,14 +218,23 @@ def count_series(srv, start_s, end_s):
 
 
 def count_samples(srv, end_s, range_s):
-    """Samples held, by PromQL when the server has /api/v1/query; else the server's own
-    appended-samples counter (marked as such)."""
-    q = urllib.parse.urlencode({"query": f'sum(count_over_time({{__name__!=""}}[{int(range_s)}s]))',
-                                "time": f"{end_s:.3f}"})
-    status, doc = get_json(f"{srv.base}/api/v1/query?{q}")
-    if doc is not None and doc.get("status") == "success":
+    """Samples held, by PromQL when the server has /api/v1/query (one count_over_time per
+    metric name: without __name__ the series of different metrics would collide); otherwise
+    the server's own appended-samples counter, marked as such."""
+    status, doc = get_json(f"{srv.base}/api/v1/label/__name__/values")
+    names = doc.get("data", []) if doc else []
+    total, how = 0, "query"
+    for name in names:
+        q = urllib.parse.urlencode({"query": f'sum(count_over_time({{__name__="{name}"}}[{int(range_s)}s]))',
+                                    "time": f"{end_s:.3f}"})
+        status, doc = get_json(f"{srv.base}/api/v1/query?{q}")
+        if doc is None or doc.get("status") != "success":
+            how = "counter"
+            break
         res = doc["data"]["result"]
-        return (int(float(res[0]["value"][1])) if res else 0), "query"
+        total += int(float(res[0]["value"][1])) if res else 0
+    if names and how == "query":
+        return total, how
     metric = {"pharos": "pharos_storage_samples_appended_total",
               "prometheus": "prometheus_tsdb_head_samples_appended_total",
               "victoriametrics": 'vm_rows_inserted_total{type="promremotewrite"}'}[srv.kind]
@@ -238,8 +248,10 @@ def count_samples(srv, end_s, range_s):
     return (int(total) if found else None), "counter"
 
 
-def measure(kind, args, ds, workdir, rw_file):
-    srv = Server(kind, workdir)
+def measure(kind, args, ds, workdir, rw_file, full=True, run_no=0):
+    """Starts `kind` fresh, pushes the dataset, measures. With full=False only the ingest
+    figures (samples/s, CPU, RSS) are taken (repeat runs)."""
+    srv = Server(kind, os.path.join(workdir, f"run{run_no}"))
     r = {"server": kind}
     log(f"{NAMES[kind]}: starting on {srv.base}")
     srv.start()
@@ -258,6 +270,10 @@ def measure(kind, args, ds, workdir, rw_file):
         r["ingest_cpu_s"] = cpu1 - cpu0
         r["cpu_s_per_m"] = (cpu1 - cpu0) / max(1, load["samples_ok"]) * 1e6
         r["rss_hwm_mib"] = status_kib(pid, "VmHWM") / 1024
+        if not full:
+            srv.stop()
+            shutil.rmtree(srv.dir, ignore_errors=True)
+            return r
         # What the server holds (series, samples), before any flush.
         start_s = ds["min_time_ms"] / 1000 - 1
         end_s = ds["max_time_ms"] / 1000 + 1
@@ -287,6 +303,24 @@ def measure(kind, args, ds, workdir, rw_file):
             r["flush_cpu_s"] = (ru.ru_utime + ru.ru_stime) - cpu2 if ru else None
             r["disk_bytes"] = du_bytes(srv.data)
             r["disk_what"] = "after SIGTERM (flush on close)"
+            r["disk_parts_sigterm"] = {d: du_bytes(os.path.join(srv.data, d)) for d in os.listdir(srv.data)
+                                       if os.path.isdir(os.path.join(srv.data, d))}
+            # Pharos's shutdown leaves its last writes in RocksDB's WAL, uncompressed; the
+            # counterpart of the peers' flushed/compacted figures is after a RocksDB flush and
+            # compaction, done offline by pharos_bench_compact.
+            r["disk_bytes_sigterm"] = r["disk_bytes"]
+            r["disk_b_per_sample_sigterm"] = r["disk_bytes"] / max(1, load["samples_ok"])
+            t0 = time.monotonic()
+            p = subprocess.Popen([COMPACT, f"--storage.path={srv.data}"], stdout=subprocess.DEVNULL)
+            _, st, ru = os.wait4(p.pid, 0)
+            p.returncode = st
+            r["compact_seconds"] = time.monotonic() - t0
+            r["compact_cpu_s"] = ru.ru_utime + ru.ru_stime
+            if st == 0:
+                r["disk_bytes"] = du_bytes(srv.data)
+                r["disk_what"] = "after SIGTERM + offline FlushAndCompact"
+            r["disk_parts"] = {d: du_bytes(os.path.join(srv.data, d)) for d in os.listdir(srv.data)
+                               if os.path.isdir(os.path.join(srv.data, d))}
         else:
             r["disk_bytes"] = du_bytes(srv.data)
             r["disk_what"] = "head chunks + WAL"
@@ -351,9 +385,9 @@ def table(results, block, sink, ds, args):
     rows = []
     #        label, key, formatter, higher is better, target note
     spec = [
-        ("ingest samples/s (wall)", "samples_per_s", fmt_rate, True, "above VictoriaMetrics"),
-        ("ingest CPU s / M samples", "cpu_s_per_m", lambda v: fmt(v, ".2f"), False, "below VictoriaMetrics"),
-        ("peak RSS MiB (VmHWM after ingest)", "rss_hwm_mib", lambda v: fmt(v, ".0f"), False, "below Prometheus"),
+        ("ingest samples/s (wall, median)", "samples_per_s", fmt_rate, True, "above VictoriaMetrics"),
+        ("ingest CPU s / M samples (median)", "cpu_s_per_m", lambda v: fmt(v, ".2f"), False, "below VictoriaMetrics"),
+        ("peak RSS MiB (VmHWM after ingest, median)", "rss_hwm_mib", lambda v: fmt(v, ".0f"), False, "below Prometheus"),
         ("disk bytes / sample after flush", "disk_b_per_sample", lambda v: fmt(v, ".2f"), False, "below VictoriaMetrics"),
         ("range queries, sum of medians ms", "queries.sum_median_ms", lambda v: fmt(v, ".0f"), False, "below VictoriaMetrics"),
     ]
@@ -385,8 +419,18 @@ def table(results, block, sink, ds, args):
     if block is not None:
         other("  Prometheus compacted block (promtool) B/sample",
               lambda s: fmt(block["b_per_sample"], ".2f") if s == "prometheus" else "")
+    if "pharos" in res and res["pharos"].get("disk_b_per_sample_sigterm") is not None:
+        other("  Pharos right after SIGTERM B/sample (RocksDB WAL, uncompressed)",
+              lambda s: fmt(res[s]["disk_b_per_sample_sigterm"], ".2f") if s == "pharos" else "")
     other("disk measured", lambda s: res[s].get("disk_what", ""))
-    other("flush CPU s (after ingest)", lambda s: fmt(res[s].get("flush_cpu_s"), ".2f"))
+    other("flush CPU s (after ingest)",
+          lambda s: fmt(res[s].get("flush_cpu_s"), ".2f") + (
+              f" + {res[s]['compact_cpu_s']:.2f} compaction" if res[s].get("compact_cpu_s") is not None else ""))
+    if args.runs > 1:
+        other(f"ingest samples/s, each of {args.runs} runs",
+              lambda s: " / ".join(fmt_rate(x["samples_per_s"]) for x in res[s].get("runs", [])))
+        other(f"ingest CPU s / M, each of {args.runs} runs",
+              lambda s: " / ".join(f"{x['cpu_s_per_m']:.2f}" for x in res[s].get("runs", [])))
     other("samples held (of %d)" % ds["samples"],
           lambda s: "—" if res[s].get("samples_held") is None else
           f"{res[s]['samples_held']}{'' if res[s]['samples_how'] == 'query' else ' (appended counter)'}")
@@ -430,6 +474,8 @@ def main():
     ap.add_argument("--duration", default="2h", help="dataset time span [2h]")
     ap.add_argument("--shards", type=int, default=4, help="remote-write shards = connections [4]")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--runs", type=int, default=3,
+                    help="pushes per server; ingest figures are medians [3]")
     ap.add_argument("--servers", default=",".join(SERVERS), help="comma-separated subset of " + ",".join(SERVERS))
     ap.add_argument("--no-queries", dest="queries", action="store_false", help="skip range queries")
     ap.add_argument("--query-repeats", type=int, default=5)
@@ -471,12 +517,22 @@ def main():
             sink = json.loads(lg.stdout.decode().strip().splitlines()[-1])
             log(f"null sink: {sink['samples_per_second'] / 1e6:.2f}M samples/s")
         results = {}
-        for kind in [s for s in SERVERS if s in servers]:
-            results[kind] = measure(kind, args, ds, workdir, rw)
-            r = results[kind]
-            log(f"{NAMES[kind]}: {r['samples_per_s'] / 1e6:.2f}M samples/s, "
-                f"{r['cpu_s_per_m']:.2f} CPU s/M, {r['rss_hwm_mib']:.0f} MiB, "
-                f"{r['disk_b_per_sample']:.2f} B/sample")
+        runs = {}
+        # Servers take turns, run after run, so a noisy minute on the shared machine hits all.
+        for run_no in range(args.runs):
+            for kind in [s for s in SERVERS if s in servers]:
+                r = measure(kind, args, ds, workdir, rw, full=run_no == 0, run_no=run_no)
+                if run_no == 0:
+                    results[kind] = r
+                runs.setdefault(kind, []).append(
+                    {k: r[k] for k in ("samples_per_s", "cpu_s_per_m", "rss_hwm_mib")})
+                log(f"{NAMES[kind]} run {run_no + 1}/{args.runs}: {r['samples_per_s'] / 1e6:.2f}M samples/s, "
+                    f"{r['cpu_s_per_m']:.2f} CPU s/M, {r['rss_hwm_mib']:.0f} MiB"
+                    + (f", {r['disk_b_per_sample']:.2f} B/sample" if run_no == 0 else ""))
+        for kind, rs in runs.items():  # medians over the runs
+            results[kind]["runs"] = rs
+            for k in ("samples_per_s", "cpu_s_per_m", "rss_hwm_mib"):
+                results[kind][k] = statistics.median(x[k] for x in rs)
         block = None
         if "prometheus" in servers and args.prom_block:
             log("promtool tsdb create-blocks-from openmetrics (Prometheus's compacted block)")
