@@ -226,7 +226,8 @@ struct NullSink::State {
   std::list<std::thread> sessions;  // guarded by mu
 };
 
-NullSink::NullSink() : state_(std::make_unique<State>()) {}
+NullSink::NullSink(uint64_t fail_first)
+    : state_(std::make_unique<State>()), fail_first_(fail_first) {}
 NullSink::~NullSink() { Stop(); }
 
 absl::StatusOr<int> NullSink::Start() {
@@ -257,10 +258,12 @@ absl::StatusOr<int> NullSink::Start() {
           parser.body_limit(256u << 20);
           http::read(*sock, buf, parser, sec);
           if (sec) break;
-          requests_.fetch_add(1, std::memory_order_relaxed);
+          uint64_t n = requests_.fetch_add(1, std::memory_order_relaxed);
           body_bytes_.fetch_add(parser.get().body().size(), std::memory_order_relaxed);
-          http::response<http::empty_body> res{http::status::no_content, 11};
+          http::response<http::empty_body> res{
+              n < fail_first_ ? http::status::service_unavailable : http::status::no_content, 11};
           res.keep_alive(parser.get().keep_alive());
+          res.prepare_payload();  // Content-Length: 0 on the 503s (a 204 has no body anyway)
           http::write(*sock, res, sec);
           if (sec || !res.keep_alive()) break;
         }

@@ -65,7 +65,8 @@ absl::StatusOr<LoadResult> RunLoad(const RequestFile& file, const LoadOptions& o
 
 class NullSink {
  public:
-  NullSink();
+  // The first `fail_first` requests are answered 503 (to exercise senders' retries).
+  explicit NullSink(uint64_t fail_first = 0);
   ~NullSink();  // stops
   // Listens on 127.0.0.1:0; returns the port.
   absl::StatusOr<int> Start();
@@ -80,6 +81,7 @@ class NullSink {
   std::thread acceptor_;
   std::atomic<uint64_t> requests_{0};
   std::atomic<uint64_t> body_bytes_{0};
+  uint64_t fail_first_ = 0;
   int port_ = 0;
 };
 

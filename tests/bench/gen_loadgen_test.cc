@@ -170,6 +170,29 @@ TEST(BenchLoadgen, DeliversEverythingToTheNullSink) {
   EXPECT_GT(res->samples_per_second(), 0);
 }
 
+TEST(BenchLoadgen, RetriesServerErrorsWithBackoff) {
+  RequestFile file;
+  EncodedRequest r;
+  r.samples = 7;
+  r.body = "x";
+  file.requests.push_back(r);
+  file.shards = 1;
+  file.samples = 7;
+  NullSink sink(/*fail_first=*/2);
+  auto port = sink.Start();
+  ASSERT_TRUE(port.ok());
+  LoadOptions lo;
+  lo.port = *port;
+  lo.min_backoff = std::chrono::milliseconds(1);
+  auto res = RunLoad(file, lo);
+  sink.Stop();
+  ASSERT_TRUE(res.ok());
+  EXPECT_EQ(res->samples_ok, 7u);
+  EXPECT_EQ(res->retries, 2u);
+  EXPECT_EQ(res->non_2xx.at(503), 2u);
+  EXPECT_EQ(sink.requests(), 3u);
+}
+
 TEST(BenchLoadgen, NothingListeningCountsDropsWithinBounds) {
   RequestFile file;
   EncodedRequest r;
