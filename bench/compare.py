@@ -372,6 +372,19 @@ def ratio(ph, peer, higher_better):
     return f"{x:.2f}× {'✓' if good else '✗'}"
 
 
+def machine():
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"nproc": os.cpu_count(), "cpu": model, "loadavg": os.getloadavg()}
+
+
 def table(results, block, sink, ds, args):
     servers = [s for s in SERVERS if s in results]
     res = {s: results[s] for s in servers}
@@ -404,6 +417,8 @@ def table(results, block, sink, ds, args):
                 cells.append("n/a (" + res[s]["queries"]["reason"].replace("/api/v1/", "") + ")")
             elif key.startswith("queries") and not args.queries:
                 cells.append("skipped")
+            elif key.startswith("queries") and res[s].get("queries", {}).get("reason"):
+                cells.append(f"{f(v)} ({res[s]['queries']['reason']})")
             else:
                 cells.append(f(v))
         if "pharos" in servers:
@@ -462,6 +477,10 @@ def table(results, block, sink, ds, args):
     out += (f"\n\nDataset: {ds['series']} series, {ds['samples']} samples ({args.duration} at 15 s), "
             f"{ds['requests']} remote-write 1.0 requests of <= 2000 samples in {ds['shards']} shards, "
             f"{ds['body_bytes'] / ds['samples']:.1f} snappy bytes/sample on the wire.")
+    m = args.machine
+    out += (f"\nMachine: {m['nproc']} × {m['cpu']}; load average before the run "
+            f"{m['loadavg'][0]:.1f} / {m['loadavg'][1]:.1f} / {m['loadavg'][2]:.1f} (1/5/15 min): "
+            "other work shares these cores, so wall-clock figures are noisy; CPU s/M much less so.")
     if sink:
         out += (f"\nLoad generator ceiling (null sink, same machine): {fmt_rate(sink['samples_per_second'])} "
                 f"samples/s = {sink['samples_per_second'] / max(1, fastest):.1f}× the fastest server.")
@@ -496,6 +515,7 @@ def main():
     args.load_deadline_s = int(args.load_deadline[:-1]) * from_ms[args.load_deadline[-1]] // 1000
 
     t_start = time.monotonic()
+    args.machine = machine()
     build(args.skip_build)
     ensure_peers(servers)
     workdir = args.workdir or tempfile.mkdtemp(prefix="pharos-bench-")
@@ -545,7 +565,7 @@ def main():
                 for e in (r.get("queries") or {}).get("queries", []):
                     e.pop("result", None)
             with open(args.json, "w") as f:
-                json.dump({"dataset": ds, "results": results, "promtool_block": block,
+                json.dump({"machine": args.machine, "dataset": ds, "results": results, "promtool_block": block,
                            "null_sink": sink, "table": text}, f, indent=1)
     finally:
         if not args.workdir:
