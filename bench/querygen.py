@@ -105,6 +105,7 @@ def run_queries(base, start, end, step=30, repeats=5, deadline_s=300):
                 try:
                     doc = json.loads(body)
                     entry["result"] = doc.get("data", {}).get("result")
+                    entry["result_series"] = len(entry["result"] or [])
                 except ValueError as e:
                     entry["error"] = f"bad JSON: {e}"
                     break
