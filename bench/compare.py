@@ -424,6 +424,14 @@ def table(results, block, sink, ds, args):
         if "pharos" in servers:
             cells += [ratio(get("pharos", key), get(p, key), hib) for p in peers]
         rows.append([label] + cells + [target])
+        # Same-run pairs: servers take turns, so a ratio within one run shares that run's noise.
+        if key in ("samples_per_s", "cpu_s_per_m") and args.runs > 1 and "pharos" in servers:
+            pc = []
+            for p in peers:
+                pairs = [a[key] / b[key] for a, b in zip(res["pharos"].get("runs", []), res[p].get("runs", []))
+                         if b[key]]
+                pc.append(ratio(statistics.median(pairs), 1, hib) if pairs else "—")
+            rows.append(["  median of same-run Pharos/peer ratios"] + [""] * len(servers) + pc + [""])
 
     def other(label, fn, target=""):
         cells = [fn(s) for s in servers]
@@ -493,8 +501,8 @@ def main():
     ap.add_argument("--duration", default="2h", help="dataset time span [2h]")
     ap.add_argument("--shards", type=int, default=4, help="remote-write shards = connections [4]")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--runs", type=int, default=3,
-                    help="pushes per server; ingest figures are medians [3]")
+    ap.add_argument("--runs", type=int, default=5,
+                    help="pushes per server; ingest figures are medians [5]")
     ap.add_argument("--servers", default=",".join(SERVERS), help="comma-separated subset of " + ",".join(SERVERS))
     ap.add_argument("--no-queries", dest="queries", action="store_false", help="skip range queries")
     ap.add_argument("--query-repeats", type=int, default=5)
