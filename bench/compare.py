@@ -107,23 +107,33 @@ def build(skip):
 
 
 def ensure_peers(servers):
+    """Installs missing peers; returns the servers that are still unavailable."""
     want = []
     if "prometheus" in servers and not (os.access(PROMETHEUS, os.X_OK) and os.access(PROMTOOL, os.X_OK)):
         want.append("prometheus")
     if "victoriametrics" in servers and not os.access(VICTORIA, os.X_OK):
         want.append("victoria-metrics")
     if not want:
-        return
+        return []
     sudo = [] if os.geteuid() == 0 else ["sudo"]
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     log(f"installing {' '.join(want)}")
     subprocess.run(sudo + ["apt-get", "update", "-q"], check=False, env=env)
-    run(sudo + ["apt-get", "install", "-y", "-q", "--no-install-recommends"] + want, env=env)
+    try:
+        run(sudo + ["apt-get", "install", "-y", "-q", "--no-install-recommends"] + want, env=env)
+    except (subprocess.CalledProcessError, OSError) as e:
+        log(f"could not install {' '.join(want)} ({e}); continuing without them")
     # The packages start services where systemd runs; ours listen on their own ports, so the
-    # packaged ones only cost CPU: stop them if they run.
-    for svc in ("prometheus", "victoria-metrics"):
+    # packaged ones only cost CPU: stop the ones this install just started.
+    for svc in want:
         subprocess.run(sudo + ["systemctl", "stop", svc], check=False,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    missing = []
+    if "prometheus" in servers and not os.access(PROMETHEUS, os.X_OK):
+        missing.append("prometheus")
+    if "victoriametrics" in servers and not os.access(VICTORIA, os.X_OK):
+        missing.append("victoriametrics")
+    return missing
 
 
 # --- servers ------------------------------------------------------------------------------
@@ -525,7 +535,11 @@ def main():
     t_start = time.monotonic()
     args.machine = machine()
     build(args.skip_build)
-    ensure_peers(servers)
+    for s in ensure_peers(servers):
+        servers.remove(s)
+    if not servers:
+        log("no server left to measure")
+        return 1
     workdir = args.workdir or tempfile.mkdtemp(prefix="pharos-bench-")
     os.makedirs(workdir, exist_ok=True)
     try:
