@@ -166,9 +166,11 @@ class Server:
                     f"--web.listen-address={addr}", "--web.enable-remote-write-receiver",
                     "--storage.tsdb.retention.time=100y", "--log.level=warn"]
         # VictoriaMetrics: no rollup cache, so repeated range queries measure the engine;
-        # no latency offset, so freshly written samples are visible to queries at once.
+        # no latency offset, so freshly written samples are visible to queries at once; series
+        # limits raised so /api/v1/series can list big datasets (its default stops at 30k).
         return [VICTORIA, f"-storageDataPath={self.data}", f"-httpListenAddr={addr}",
                 "-retentionPeriod=100y", "-search.disableCache", "-search.latencyOffset=0s",
+                "-search.maxSeries=10000000", "-search.maxUniqueTimeseries=10000000",
                 "-loggerLevel=WARN"]
 
     @property
