@@ -22,11 +22,15 @@ namespace {
 using http::Request;
 using http::Response;
 
-// Decoder buffers and a series-ref cache, reused across requests (one per worker in use).
+// Decoder buffers and a series-ref cache, reused across requests (one per request in flight).
+// States are pooled, not tied to a connection, so every cache sees every series a sender
+// writes: size it for that (2 generations x 128k entries, ~40 bytes each, filled only up to
+// the number of series actually sent). With 16k entries, 50k series missed nearly always
+// (bench: 1.45 -> 1.13 CPU s per million samples with the larger cache).
 struct WriteState {
   explicit WriteState(const ingest::DecoderOptions& o) : decoder(o) {}
   ingest::RemoteWriteDecoder decoder;
-  ingest::SeriesRefCache cache;
+  ingest::SeriesRefCache cache{128 * 1024};
 };
 
 class WriteHandler {
