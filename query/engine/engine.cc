@@ -180,7 +180,6 @@ struct QueryContext {
   std::function<int64_t()> now;
   int64_t current_samples = 0;
   Annotations annos;
-  absl::flat_hash_map<const VectorSelector*, std::vector<LoadedSeries>> cache;
   absl::flat_hash_set<const Expr*> wrap;  // step-invariant subtrees, evaluated once
   // DropMetadata results by input identity (per-step operators would rebuild them each step).
   absl::flat_hash_map<const void*, std::pair<Labels, Labels>> drop_cache;
@@ -230,37 +229,39 @@ struct QueryContext {
     annos.Info(absl::StrCat("PromQL info: ", Av(text), " ", Pos(pos)));
   }
 
-  // Selects and decodes every matching series (each once; samples in arrays).
-  absl::StatusOr<std::vector<LoadedSeries>> SelectSeries(std::span<const Matcher> matchers) {
-    std::vector<LoadedSeries> out;
+  // Selects the matching series and decodes them one at a time into `buf` (reused, so memory
+  // holds one series), calling fn(buf) for each.
+  absl::Status ForEachSeries(std::span<const Matcher> matchers, LoadedSeries& buf,
+                             const std::function<absl::Status(const LoadedSeries&)>& fn) {
     auto set = querier->Select(matchers);
     while (set->Next()) {
       PHAROS_RETURN_IF_ERROR(CheckDeadline());
       const storage::Series& s = set->At();
-      LoadedSeries ls;
-      ls.labels = s.labels();
+      buf.labels = s.labels();
+      buf.raw.clear();
+      buf.clean.clear();
+      buf.has_stale = false;
       auto sit = s.Iterator();
       while (sit->Next()) {
         FPoint p{sit->T(), sit->V()};
-        ls.raw.push_back(p);
-        ls.has_stale = ls.has_stale || IsStale(p.f);
+        buf.raw.push_back(p);
+        buf.has_stale = buf.has_stale || IsStale(p.f);
       }
       PHAROS_RETURN_IF_ERROR(sit->Err());
-      if (ls.has_stale) {
-        for (const FPoint& p : ls.raw) {
-          if (!IsStale(p.f)) ls.clean.push_back(p);
+      if (buf.has_stale) {
+        for (const FPoint& p : buf.raw) {
+          if (!IsStale(p.f)) buf.clean.push_back(p);
         }
       }
-      out.push_back(std::move(ls));
+      PHAROS_RETURN_IF_ERROR(fn(buf));
     }
     PHAROS_RETURN_IF_ERROR(set->Err());
     for (const std::string& w : set->Warnings()) annos.Warn(w);
-    return out;
+    return absl::OkStatus();
   }
 
-  absl::StatusOr<const std::vector<LoadedSeries>*> Load(const VectorSelector& vs) {
-    auto it = cache.find(&vs);
-    if (it != cache.end()) return &it->second;
+  absl::Status ForEachSeries(const VectorSelector& vs,
+                             const std::function<absl::Status(const LoadedSeries&)>& fn) {
     std::vector<Matcher> matchers;
     matchers.reserve(vs.matchers.size());
     for (const LabelMatcher& m : vs.matchers) {
@@ -268,8 +269,8 @@ struct QueryContext {
       if (!mm.ok()) return BadData(std::string(mm.status().message()));
       matchers.push_back(*std::move(mm));
     }
-    PHAROS_ASSIGN_OR_RETURN(std::vector<LoadedSeries> out, SelectSeries(matchers));
-    return &cache.emplace(&vs, std::move(out)).first->second;
+    LoadedSeries buf;
+    return ForEachSeries(matchers, buf, fn);
   }
 };
 
@@ -776,13 +777,11 @@ absl::StatusOr<Value> Evaluator::EvalInner(const Expr& e) {
 }
 
 absl::StatusOr<Matrix> Evaluator::EvalVectorSelector(const VectorSelector& vs, bool timestamps) {
-  PHAROS_ASSIGN_OR_RETURN(const std::vector<LoadedSeries>* series, ctx_->Load(vs));
   const int64_t offset = SelectorOffset(vs, *ctx_);
   const std::optional<int64_t> at = AtTime(vs.at, vs.at_timestamp_ms, *ctx_);
   const int64_t lookback = ctx_->opts->lookback_delta_ms;
   Matrix mat;
-  for (const LoadedSeries& s : *series) {
-    PHAROS_RETURN_IF_ERROR(ctx_->CheckDeadline());
+  PHAROS_RETURN_IF_ERROR(ctx_->ForEachSeries(vs, [&](const LoadedSeries& s) -> absl::Status {
     MSeries out;
     out.metric = s.labels;
     if (vs.smoothed && !timestamps) {
@@ -801,7 +800,7 @@ absl::StatusOr<Matrix> Evaluator::EvalVectorSelector(const VectorSelector& vs, b
         }
       }
       if (!out.floats.empty()) mat.push_back(std::move(out));
-      continue;
+      return absl::OkStatus();
     }
     if (timestamps) {
       out.metric = MaybeDropNow(out.metric);
@@ -818,13 +817,13 @@ absl::StatusOr<Matrix> Evaluator::EvalVectorSelector(const VectorSelector& vs, b
       PHAROS_RETURN_IF_ERROR(AddSamples(1));
     }
     if (!out.floats.empty()) mat.push_back(std::move(out));
-  }
+    return absl::OkStatus();
+  }));
   return mat;
 }
 
 absl::StatusOr<Matrix> Evaluator::EvalMatrixSelectorInstant(const MatrixSelector& ms) {
   const VectorSelector& vs = ms.selector();
-  PHAROS_ASSIGN_OR_RETURN(const std::vector<LoadedSeries>* series, ctx_->Load(vs));
   const int64_t offset = SelectorOffset(vs, *ctx_);
   const std::optional<int64_t> at = AtTime(vs.at, vs.at_timestamp_ms, *ctx_);
   const int64_t range = DurationMs(ms.range_expr.get(), ms.range_ms, *ctx_);
@@ -834,7 +833,7 @@ absl::StatusOr<Matrix> Evaluator::EvalMatrixSelectorInstant(const MatrixSelector
   const int64_t lo = (vs.anchored || vs.smoothed) ? mint - lookback : mint;
   const int64_t hi = vs.smoothed ? maxt + lookback : maxt;
   Matrix mat;
-  for (const LoadedSeries& s : *series) {
+  PHAROS_RETURN_IF_ERROR(ctx_->ForEachSeries(vs, [&](const LoadedSeries& s) -> absl::Status {
     MSeries out;
     out.metric = s.labels;
     for (const FPoint& p : s.points()) {
@@ -843,10 +842,11 @@ absl::StatusOr<Matrix> Evaluator::EvalMatrixSelectorInstant(const MatrixSelector
     if (vs.anchored || vs.smoothed) {
       out.floats = internal::ExtendFloats(out.floats, mint, maxt, vs.smoothed);
     }
-    if (out.floats.empty()) continue;
+    if (out.floats.empty()) return absl::OkStatus();
     PHAROS_RETURN_IF_ERROR(AddSamples(static_cast<int64_t>(out.floats.size())));
     mat.push_back(std::move(out));
-  }
+    return absl::OkStatus();
+  }));
   return mat;
 }
 
@@ -890,13 +890,8 @@ absl::StatusOr<Matrix> Evaluator::EvalRangeCall(const Call& call, size_t matrix_
     return step < static_cast<int>(pts.size()) ? pts[step].f : kNaN;
   };
 
-  // Source series: decoded storage series or the subquery's output.
-  struct Source {
-    Labels labels;
-    const std::vector<FPoint>* points;
-    bool drop_name;
-  };
-  std::vector<Source> sources;
+  // Source series: storage series decoded one at a time, or the subquery's output.
+  const VectorSelector* stream_vs = nullptr;
   Matrix subquery_result;
   int64_t offset = 0, range = 0;
   bool anchored = false, smoothed = false;
@@ -921,17 +916,13 @@ absl::StatusOr<Matrix> Evaluator::EvalRangeCall(const Call& call, size_t matrix_
           "smoothed modifier can only be used with: delta, increase, rate - not with ",
           Av(name)));
     }
-    PHAROS_ASSIGN_OR_RETURN(const std::vector<LoadedSeries>* series, ctx_->Load(vs));
-    for (const LoadedSeries& s : *series) sources.push_back({s.labels, &s.points(), false});
+    stream_vs = &vs;
     offset = SelectorOffset(vs, *ctx_);
     range = DurationMs(ms.range_expr.get(), ms.range_ms, *ctx_);
     at = AtTime(vs.at, vs.at_timestamp_ms, *ctx_);
   } else if (arg.kind() == ExprKind::kSubquery) {
     const auto& sq = arg.As<SubqueryExpr>();
     PHAROS_ASSIGN_OR_RETURN(subquery_result, EvalSubqueryRaw(sq));
-    for (const MSeries& s : subquery_result) {
-      sources.push_back({s.metric, &s.floats, s.drop_name});
-    }
     offset = DurationMs(sq.offset_expr.get(), sq.original_offset_ms, *ctx_);
     range = DurationMs(sq.range_expr.get(), sq.range_ms, *ctx_);
     at = AtTime(sq.at, sq.at_timestamp_ms, *ctx_);
@@ -968,12 +959,13 @@ absl::StatusOr<Matrix> Evaluator::EvalRangeCall(const Call& call, size_t matrix_
                           fn == internal::RangeFn::kFirstOverTime;
   const bool is_rate = fn == internal::RangeFn::kRate || fn == internal::RangeFn::kIncrease;
   Matrix mat;
-  for (const Source& src : sources) {
+  // Slides the window of one series across all steps.
+  auto process = [&](const Labels& labels, const std::vector<FPoint>& pts,
+                     bool src_drop_name) -> absl::Status {
     PHAROS_RETURN_IF_ERROR(ctx_->CheckDeadline());
-    const std::vector<FPoint>& pts = *src.points;
     MSeries out;
-    out.drop_name = !keeps_name || src.drop_name;
-    out.metric = (!keeps_name && !delayed()) ? DropMetadata(src.labels) : src.labels;
+    out.drop_name = !keeps_name || src_drop_name;
+    out.metric = (!keeps_name && !delayed()) ? DropMetadata(labels) : labels;
     size_t lo = 0, hi = 0;
     int step = 0;
     for (int64_t ts = start_; ts <= end_; ts += interval_, ++step) {
@@ -1008,7 +1000,7 @@ absl::StatusOr<Matrix> Evaluator::EvalRangeCall(const Call& call, size_t matrix_
       PHAROS_RETURN_IF_ERROR(AddSamples(1));
     }
     if (is_rate && !out.floats.empty()) {
-      std::string_view metric_name = src.labels.MetricName();
+      std::string_view metric_name = labels.MetricName();
       auto ends_with = [&](std::string_view suf) {
         return metric_name.size() >= suf.size() &&
                metric_name.substr(metric_name.size() - suf.size()) == suf;
@@ -1022,6 +1014,16 @@ absl::StatusOr<Matrix> Evaluator::EvalRangeCall(const Call& call, size_t matrix_
       }
     }
     if (!out.floats.empty()) mat.push_back(std::move(out));
+    return absl::OkStatus();
+  };
+  if (stream_vs != nullptr) {
+    PHAROS_RETURN_IF_ERROR(ctx_->ForEachSeries(*stream_vs, [&](const LoadedSeries& s) {
+      return process(s.labels, s.points(), false);
+    }));
+  } else {
+    for (const MSeries& s : subquery_result) {
+      PHAROS_RETURN_IF_ERROR(process(s.metric, s.floats, s.drop_name));
+    }
   }
 
   if (fn == internal::RangeFn::kAbsentOverTime) {
@@ -1303,7 +1305,6 @@ absl::StatusOr<Matrix> Evaluator::EvalInfo(const Call& call) {
       select.insert(select.begin(), Matcher::MustMake(pharos::MatchType::kEqual, kMetricName,
                                                       "target_info"));
     }
-    PHAROS_ASSIGN_OR_RETURN(std::vector<LoadedSeries> series, ctx_->SelectSeries(select));
     // Info series are looked up as of the base data's reference time: the @ and offsets of the
     // subqueries and of the first selector in the argument.
     std::vector<std::pair<std::optional<int64_t>, int64_t>> path;
@@ -1318,7 +1319,8 @@ absl::StatusOr<Matrix> Evaluator::EvalInfo(const Call& call) {
     };
     // Value of an info series at a step: the timestamp of the sample found (newest wins).
     const int64_t lookback = ctx_->opts->lookback_delta_ms;
-    for (const LoadedSeries& s : series) {
+    LoadedSeries buf;
+    PHAROS_RETURN_IF_ERROR(ctx_->ForEachSeries(select, buf, [&](const LoadedSeries& s) -> absl::Status {
       MSeries out;
       out.metric = s.labels;
       for (int64_t ts = start_; ts <= end_; ts += interval_) {
@@ -1332,7 +1334,8 @@ absl::StatusOr<Matrix> Evaluator::EvalInfo(const Call& call) {
         PHAROS_RETURN_IF_ERROR(AddSamples(1));
       }
       if (!out.floats.empty()) info_mat.push_back(std::move(out));
-    }
+      return absl::OkStatus();
+    }));
   }
 
   // Signatures: info metric name + identifying labels.
