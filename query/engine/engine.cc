@@ -676,6 +676,11 @@ class Evaluator {
       uint64_t hash;
     };
     absl::flat_hash_map<std::pair<const void*, const void*>, Entry> entries;
+    // Per-step scratch maps, cleared (capacity kept) at every step.
+    absl::flat_hash_map<int, size_t> right;  // sig -> index in rhs
+    std::vector<int> right_order;
+    absl::flat_hash_map<int, absl::flat_hash_set<uint64_t>> matched;
+    absl::flat_hash_set<int> matched_one;
   };
   absl::StatusOr<Vector> VectorBinop(const BinaryExpr& b, const Vector& lhs, const Vector& rhs,
                                      const std::vector<int>& lsig, const std::vector<int>& rsig,
@@ -959,6 +964,7 @@ absl::StatusOr<Matrix> Evaluator::EvalRangeCall(const Call& call, size_t matrix_
                           fn == internal::RangeFn::kFirstOverTime;
   const bool is_rate = fn == internal::RangeFn::kRate || fn == internal::RangeFn::kIncrease;
   Matrix mat;
+  std::vector<double> scratch;
   // Slides the window of one series across all steps.
   auto process = [&](const Labels& labels, const std::vector<FPoint>& pts,
                      bool src_drop_name) -> absl::Status {
@@ -990,6 +996,7 @@ absl::StatusOr<Matrix> Evaluator::EvalRangeCall(const Call& call, size_t matrix_
       rc.eval_ts = ts;
       rc.arg0 = scalar_at(0, step);
       rc.arg1 = scalar_at(1, step);
+      rc.scratch = &scratch;
       double v;
       if (anchored || smoothed) {
         if (!internal::EvalExtendedRangeFn(fn, window, rc, smoothed, &v)) continue;
@@ -1849,8 +1856,10 @@ absl::StatusOr<Vector> Evaluator::VectorBinop(const BinaryExpr& b, const Vector&
   const std::optional<double> fill_for_rhs = m.fill_rhs;
   const std::optional<double> fill_for_lhs = m.fill_lhs;
 
-  absl::flat_hash_map<int, size_t> right;  // sig -> index in rhs
-  std::vector<int> right_order;
+  auto& right = cache.right;
+  auto& right_order = cache.right_order;
+  right.clear();
+  right_order.clear();
   for (size_t i = 0; i < rhs.size(); ++i) {
     auto [it, inserted] = right.emplace(rsig[i], i);
     if (!inserted) {
@@ -1866,8 +1875,10 @@ absl::StatusOr<Vector> Evaluator::VectorBinop(const BinaryExpr& b, const Vector&
     }
     right_order.push_back(rsig[i]);
   }
-  absl::flat_hash_map<int, absl::flat_hash_set<uint64_t>> matched;
-  absl::flat_hash_set<int> matched_one;
+  auto& matched = cache.matched;
+  auto& matched_one = cache.matched_one;
+  matched.clear();
+  matched_one.clear();
   Vector out;
   auto build_metric = [&](const Labels& l, const Labels& r) {
     LabelsBuilder lb(l);
