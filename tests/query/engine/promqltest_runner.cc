@@ -1173,14 +1173,14 @@ absl::StatusOr<FileSummary> RunTestFile(const std::string& path, const RunnerOpt
         if (diff.empty() && options.range_check && !skip_extra &&
             r->type != ResultType::kMatrix) {
           diff = RangeCheck(engine, queryable, cmd.expr, cmd.start, *r);
-          summary.range_checks++;
+          out.range_checked = true;
         }
         if (diff.empty() && options.at_modifier_check && !skip_extra &&
             !UsesAnyFunction(**parsed, {"time", "timestamp", "predict_linear", "days_in_month",
                                         "day_of_month", "day_of_week", "day_of_year", "hour",
                                         "minute", "month", "year"})) {
           diff = AtCheck(engine, queryable, **parsed, cmd.start, *r);
-          summary.at_checks++;
+          out.at_checked = true;
         }
         out.status = diff.empty() ? EvalStatus::kPassed : EvalStatus::kFailed;
         out.diff = diff;
@@ -1194,6 +1194,8 @@ absl::StatusOr<FileSummary> RunTestFile(const std::string& path, const RunnerOpt
     switch (out.status) {
       case EvalStatus::kPassed:
         summary.passed++;
+        if (out.range_checked) summary.range_checks++;
+        if (out.at_checked) summary.at_checks++;
         break;
       case EvalStatus::kFailed:
         summary.failed++;
