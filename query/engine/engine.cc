@@ -1471,7 +1471,7 @@ absl::StatusOr<Matrix> Evaluator::EvalCall(const Call& call) {
   if (name == "label_replace") return EvalLabelReplace(call);
   if (name == "label_join") return EvalLabelJoin(call);
   if (name == "info") return EvalInfo(call);
-  if (name == "start_timestamp" || name == "histogram_quantiles") {
+  if (name == "start_timestamp") {
     return ExecError(absl::StrCat("function ", Av(name), " is not supported"));
   }
   if (name == "timestamp") {
@@ -1636,6 +1636,84 @@ absl::StatusOr<Matrix> Evaluator::EvalCall(const Call& call) {
     return RangeEval(args, nullptr, [absent_labels](std::vector<Vector>& v, const auto&, int64_t) {
       Vector out;
       if (v[0].empty()) out.push_back(Sample{absent_labels, 1, 0, true});
+      return absl::StatusOr<Vector>(std::move(out));
+    });
+  }
+  if (name == "histogram_quantiles") {
+    // histogram_quantiles(v, "label", q0, q1, ...) (experimental): histogram_quantile for each
+    // q, the quantile recorded in `label` (OpenMetrics float form: 0.0, 0.25, 1.0).
+    const std::string label = Unparen(*call.args[1]).As<StringLiteral>().value;
+    PosRange vec_pos = call.args[0]->pos;
+    std::vector<PosRange> q_pos;
+    for (size_t i = 2; i < call.args.size(); ++i) q_pos.push_back(call.args[i]->pos);
+    return RangeEval(args, nullptr, [=](std::vector<Vector>& v, const auto&, int64_t) {
+      Vector out;
+      std::vector<double> qs;
+      for (size_t i = 2; i < v.size(); ++i) {
+        double q = v[i].empty() ? kNaN : v[i][0].f;
+        if (std::isnan(q) || q < 0 || q > 1) {
+          ctx->Warn(absl::StrCat("quantile value should be between 0 and 1, got ",
+                                 internal::FormatFloatG(q)),
+                    q_pos[i - 2]);
+        }
+        qs.push_back(q);
+      }
+      struct Group {
+        Labels metric;
+        std::vector<internal::Bucket> buckets;
+      };
+      absl::flat_hash_map<Labels, size_t> index;
+      std::vector<Group> groups;
+      for (const Sample& s : v[0]) {
+        double ub;
+        if (!ParseGoFloat(s.metric.Get("le"), &ub)) {
+          std::string msg = absl::StrCat(
+              "bucket label \"le\" is missing or has a malformed value of ",
+              GoQuote(s.metric.Get("le")));
+          std::string_view mn = s.metric.MetricName();
+          if (delayed_removal && !mn.empty()) absl::StrAppend(&msg, " for metric name ", GoQuote(mn));
+          ctx->Warn(msg, vec_pos);
+          continue;
+        }
+        LabelsBuilder kb(s.metric);
+        kb.Del("le");
+        auto [it, inserted] = index.emplace(kb.Labels(), groups.size());
+        if (inserted) {
+          LabelsBuilder mb(s.metric);
+          mb.Del("le");
+          if (!delayed_removal) mb.Del(kMetricName);
+          groups.push_back(Group{mb.Labels(), {}});
+        }
+        groups[it->second].buckets.push_back(internal::Bucket{ub, s.f});
+      }
+      for (double q : qs) {
+        std::string qs_label = internal::FormatFloatG(q);
+        if (q == 0) qs_label = "0.0";
+        if (qs_label.find_first_of("e.") == std::string::npos && !std::isnan(q) &&
+            !std::isinf(q)) {
+          qs_label += ".0";
+        }
+        for (Group& g : groups) {
+          if (g.buckets.empty()) continue;
+          std::vector<internal::Bucket> buckets = g.buckets;
+          bool forced = false;
+          double value = internal::BucketQuantile(q, buckets, &forced);
+          if (forced) {
+            std::string msg =
+                "input to histogram_quantile needed to be fixed for monotonicity (see "
+                "https://prometheus.io/docs/prometheus/latest/querying/functions/"
+                "#histogram_quantile)";
+            std::string_view mn = g.metric.MetricName();
+            if (delayed_removal && !mn.empty()) {
+              absl::StrAppend(&msg, " for metric name ", GoQuote(mn));
+            }
+            ctx->Info(msg, vec_pos);
+          }
+          LabelsBuilder b(g.metric);
+          b.Set(label, qs_label);
+          out.push_back(Sample{b.Labels(), value, 0, true});
+        }
+      }
       return absl::StatusOr<Vector>(std::move(out));
     });
   }

@@ -378,7 +378,7 @@ std::string Fmt(double v) {
 bool UsesUnsupportedFeature(const Expr& e) {
   if (e.kind() == ExprKind::kCall) {
     std::string_view n = e.As<Call>().func->name;
-    if (n == "start_timestamp" || n == "histogram_quantiles") return true;
+    if (n == "start_timestamp") return true;
   }
   for (const Expr* c : Children(e)) {
     if (UsesUnsupportedFeature(*c)) return true;

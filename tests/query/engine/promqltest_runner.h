@@ -9,7 +9,7 @@
 // histograms (`{{...}}` in the expected output, or the query selected a series that holds
 // native histogram samples in the loaded data, including load_with_nhcb's converted
 // histograms), or skipped because they use an experimental feature the engine does not
-// implement (start timestamps, histogram_quantiles).
+// implement (start timestamps).
 
 #include <cstdint>
 #include <map>
