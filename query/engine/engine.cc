@@ -1,3 +1,18 @@
+// The PromQL evaluator. Layout of this file:
+//   errors ........... ErrorType payloads, Prometheus error texts
+//   QueryContext ..... per-query state: querier, limits, deadline/cancel, annotations,
+//                      streaming series decoding (ForEachSeries)
+//   Preprocess ....... step-invariant subtrees (Prometheus preprocessExprHelper)
+//   WalkTimes ........ the [mint, maxt] the querier must cover
+//   Evaluator ........ Eval per node over all steps [start, end] / interval:
+//                        selectors (series at a time: decode once, slide lookback/range
+//                        windows over every step), subqueries (nested evaluator on the
+//                        aligned sub-steps), functions (range functions per series; others per
+//                        step via RangeEval/Combine), binary operators (vector matching with
+//                        per-node caches), aggregations, info()
+//   Engine ........... parse, preprocess, open the querier, evaluate, name cleanup, result
+// The numeric kernels (rate, *_over_time, quantiles, date functions) are in functions.cc.
+
 #include "query/engine/engine.h"
 
 #include <algorithm>
