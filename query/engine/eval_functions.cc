@@ -385,15 +385,8 @@ absl::StatusOr<Matrix> Evaluator::EvalLabelReplace(const Call& call) {
     s.metric = b.Labels();
     if (dst == kMetricName) s.drop_name = false;
   }
-  if (!delayed()) {
-    absl::flat_hash_set<Labels> seen;
-    for (const MSeries& s : mat) {
-      if (!seen.insert(s.metric).second) {
-        return ExecError("vector cannot contain metrics with the same labelset");
-      }
-    }
-    return mat;
-  }
+  // As Prometheus: series that now share a label set are merged (an error only if they
+  // have points at the same time), with or without delayed name removal.
   return MergeSameLabelset(std::move(mat));
 }
 
@@ -423,15 +416,8 @@ absl::StatusOr<Matrix> Evaluator::EvalLabelJoin(const Call& call) {
     s.metric = b.Labels();
     if (dst == kMetricName) s.drop_name = false;
   }
-  if (!delayed()) {
-    absl::flat_hash_set<Labels> seen;
-    for (const MSeries& s : mat) {
-      if (!seen.insert(s.metric).second) {
-        return ExecError("vector cannot contain metrics with the same labelset");
-      }
-    }
-    return mat;
-  }
+  // As Prometheus: series that now share a label set are merged (an error only if they
+  // have points at the same time), with or without delayed name removal.
   return MergeSameLabelset(std::move(mat));
 }
 

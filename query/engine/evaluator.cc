@@ -174,12 +174,7 @@ absl::StatusOr<Value> Evaluator::EvalInner(const Expr& e) {
           for (FPoint& p : s.floats) p.f = -p.f;
         }
         if (!delayed()) {
-          absl::flat_hash_set<Labels> seen;
-          for (const MSeries& s : out.mat) {
-            if (!seen.insert(s.metric).second) {
-              return ExecError("vector cannot contain metrics with the same labelset");
-            }
-          }
+          PHAROS_ASSIGN_OR_RETURN(out.mat, MergeSameLabelset(std::move(out.mat)));
         }
       }
       return out;

@@ -934,6 +934,11 @@ EngineOptions ConformanceEngineOptions() {
   o.default_subquery_step_ms = 60 * 1000;
   o.enable_delayed_name_removal = true;
   o.enable_experimental_functions = true;
+  // Exploration aid: run the scripts with immediate name removal (expect differences in the
+  // evals that depend on delayed removal).
+  if (std::getenv("PHAROS_PROMQL_IMMEDIATE_NAME_REMOVAL") != nullptr) {
+    o.enable_delayed_name_removal = false;
+  }
   return o;
 }
 
