@@ -305,15 +305,30 @@ absl::StatusOr<Matrix> Evaluator::EvalBinary(const BinaryExpr& b) {
       return VectorBinop(b, v[0], v[1], sigs[0], sigs[1], cache);
     });
   }
-  // Vector-scalar.
+  // Vector-scalar: series at a time (no per-step vectors). A scalar has a value at every
+  // step, so the i-th step's value is scalar[i].
   const bool swap = lt == ValueType::kScalar;
-  return RangeEval(args, nullptr, [&, swap, delayed_removal](std::vector<Vector>& v, const auto&,
-                                                             int64_t) {
-    const Vector& vec = swap ? v[1] : v[0];
-    const double scalar = swap ? v[0][0].f : v[1][0].f;
-    Vector out;
-    for (const Sample& s : vec) {
-      double l = s.f, r = scalar;
+  const int64_t original = ctx_->current_samples;
+  PHAROS_ASSIGN_OR_RETURN(Matrix lhs_m, EvalMatrix(*b.lhs));
+  PHAROS_ASSIGN_OR_RETURN(Matrix rhs_m, EvalMatrix(*b.rhs));
+  Matrix& vec = swap ? rhs_m : lhs_m;
+  const Matrix& scalar_m = swap ? lhs_m : rhs_m;
+  const std::vector<FPoint>* scalar_pts = scalar_m.empty() ? nullptr : &scalar_m[0].floats;
+  const bool drops_name = ChangesMetricSchema(b.op) || b.return_bool;
+  Matrix out;
+  out.reserve(vec.size());
+  int64_t total = 0;
+  for (MSeries& s : vec) {
+    PHAROS_RETURN_IF_ERROR(ctx_->CheckDeadline());
+    MSeries o;
+    o.metric = (drops_name && !delayed_removal) ? ctx_->DropMetadataCached(s.metric) : s.metric;
+    o.drop_name = s.drop_name || drops_name;
+    o.floats.reserve(s.floats.size());
+    for (const FPoint& p : s.floats) {
+      const size_t step = static_cast<size_t>((p.t - start_) / interval_);
+      const double scalar =
+          scalar_pts != nullptr && step < scalar_pts->size() ? (*scalar_pts)[step].f : kNaN;
+      double l = p.f, r = scalar;
       if (swap) std::swap(l, r);
       auto [value, keep] = ElemBinop(b.op, l, r);
       if (IsComparisonOp(b.op) && swap) value = r;
@@ -321,17 +336,16 @@ absl::StatusOr<Matrix> Evaluator::EvalBinary(const BinaryExpr& b) {
         value = keep ? 1.0 : 0.0;
         keep = true;
       }
-      if (!keep) continue;
-      Sample o = s;
-      o.f = value;
-      if (ChangesMetricSchema(b.op) || b.return_bool) {
-        if (!delayed_removal) o.metric = ctx_->DropMetadataCached(o.metric);
-        o.drop_name = true;
-      }
-      out.push_back(std::move(o));
+      if (keep) o.floats.push_back(FPoint{p.t, value});
     }
-    return absl::StatusOr<Vector>(std::move(out));
-  });
+    if (o.floats.empty()) continue;
+    total += static_cast<int64_t>(o.floats.size());
+    out.push_back(std::move(o));
+  }
+  ctx_->current_samples = original + total;
+  if (ctx_->current_samples > ctx_->opts->max_samples) return TooManySamples();
+  if (!delayed_removal && drops_name) return MergeSameLabelset(std::move(out));
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------
