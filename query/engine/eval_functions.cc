@@ -690,12 +690,15 @@ absl::StatusOr<Matrix> Evaluator::EvalCall(const Call& call) {
   };
 
   if (internal::FloatFn f = internal::LookupFloatFn(name)) {
-    return RangeEval(args, nullptr, [&](std::vector<Vector>& v, const auto&, int64_t) {
-      Vector out;
-      out.reserve(v[0].size());
-      for (const Sample& s : v[0]) out.push_back(float_out(s, f(s.f)));
-      return absl::StatusOr<Vector>(std::move(out));
-    });
+    // Element-wise math: series at a time, no per-step vectors.
+    PHAROS_ASSIGN_OR_RETURN(Matrix mat, EvalMatrix(*call.args[0]));
+    for (MSeries& s : mat) {
+      if (!delayed_removal) s.metric = ctx_->DropMetadataCached(s.metric);
+      s.drop_name = true;
+      for (FPoint& p : s.floats) p.f = f(p.f);
+    }
+    if (!delayed_removal) return MergeSameLabelset(std::move(mat));
+    return mat;
   }
   if (name == "time" || name == "pi" || name == "start" || name == "end" || name == "range" ||
       name == "step") {
