@@ -419,8 +419,9 @@ bool EvalRangeFn(RangeFn fn, std::span<const FPoint> w, const RangeCall& c, doub
       *out = 1;
       return true;
     case RangeFn::kQuantileOverTime: {
-      std::vector<double> values;
-      values.reserve(w.size());
+      std::vector<double> local;
+      std::vector<double>& values = c.scratch != nullptr ? *c.scratch : local;
+      values.clear();
       for (const FPoint& p : w) values.push_back(p.f);
       *out = Quantile(c.arg0, values);
       return true;
@@ -438,8 +439,9 @@ bool EvalRangeFn(RangeFn fn, std::span<const FPoint> w, const RangeCall& c, doub
           return true;
         }
       }
-      std::vector<double> values;
-      values.reserve(w.size());
+      std::vector<double> local;
+      std::vector<double>& values = c.scratch != nullptr ? *c.scratch : local;
+      values.clear();
       for (const FPoint& p : w) values.push_back(p.f);
       double median = Quantile(0.5, values);
       values.clear();

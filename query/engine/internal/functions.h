@@ -33,6 +33,7 @@ struct RangeCall {
   int64_t eval_ts = 0;      // evaluation time of the step
   double arg0 = 0;          // scalar arguments (quantile_over_time's q, predict_linear's t,
   double arg1 = 0;          // double_exponential_smoothing's sf/tf)
+  std::vector<double>* scratch = nullptr;  // optional buffer for quantile/mad (reused)
 };
 
 // Computes fn over the (non-empty) window. Returns false if the function yields no value.

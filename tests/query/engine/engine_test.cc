@@ -158,6 +158,49 @@ TEST_F(EngineTest, SameLabelsetError) {
   EXPECT_EQ(r.status().message(), "vector cannot contain metrics with the same labelset");
 }
 
+TEST_F(EngineTest, LabelReplaceMergesNonOverlappingSeries) {
+  // Two series that become one label set after label_replace, with points at different times:
+  // merged (as Prometheus does), in both name-removal modes.
+  AddAt(Labels::FromStrings({"__name__", "s", "idx", "0"}), 0, 1);
+  AddAt(Labels::FromStrings({"__name__", "s", "idx", "1"}), 10 * kMin, 2);
+  for (bool delayed : {false, true}) {
+    EngineOptions o;
+    o.enable_delayed_name_removal = delayed;
+    auto r = Range("label_replace(s, \"idx\", \"x\", \"idx\", \".*\")", 0, 10 * kMin,
+                   5 * kMin, o);
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(r->series.size(), 1u);
+    EXPECT_EQ(r->series[0].points.size(), 2u);  // 0 from idx=0, 10m from idx=1
+  }
+  // Overlapping points are an error.
+  AddAt(Labels::FromStrings({"__name__", "t", "idx", "0"}), 0, 1);
+  AddAt(Labels::FromStrings({"__name__", "t", "idx", "1"}), 0, 2);
+  auto r = Instant("label_replace(t, \"idx\", \"x\", \"idx\", \".*\")", kMin);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "vector cannot contain metrics with the same labelset");
+}
+
+TEST_F(EngineTest, LimitKAndLimitRatio) {
+  for (int i = 0; i < 20; ++i) {
+    AddAt(Labels::FromStrings({"__name__", "l", "i", std::to_string(i)}), 0, i);
+  }
+  EngineOptions o;
+  o.enable_experimental_functions = true;
+  auto k = Instant("limitk(5, l)", 0, o);
+  ASSERT_TRUE(k.ok()) << k.status();
+  EXPECT_EQ(k->series.size(), 5u);
+  // limit_ratio(r) and limit_ratio(r - 1) pick complementary sets (hash-based sampling).
+  auto a = Instant("limit_ratio(0.3, l)", 0, o);
+  auto b = Instant("limit_ratio(-0.7, l)", 0, o);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->series.size() + b->series.size(), 20u);
+  for (const Series& x : a->series) {
+    for (const Series& y : b->series) EXPECT_NE(x.labels, y.labels);
+  }
+  // Without the experimental flag the parser rejects them.
+  EXPECT_EQ(ErrorTypeOf(Instant("limitk(5, l)", 0).status()), ErrorType::kBadData);
+}
+
 TEST_F(EngineTest, MaxSamples) {
   for (int s = 0; s < 10; ++s) {
     Add(Labels::FromStrings({"__name__", "m", "s", std::to_string(s)}), 10'000, 100,

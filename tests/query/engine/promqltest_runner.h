@@ -9,7 +9,7 @@
 // histograms (`{{...}}` in the expected output, or the query selected a series that holds
 // native histogram samples in the loaded data, including load_with_nhcb's converted
 // histograms), or skipped because they use an experimental feature the engine does not
-// implement (start timestamps, histogram_quantiles).
+// implement (start timestamps).
 
 #include <cstdint>
 #include <map>
@@ -76,6 +76,8 @@ struct EvalOutcome {
   std::string expr;
   EvalStatus status = EvalStatus::kPassed;
   std::string diff;  // for failures: what differed
+  bool range_checked = false;  // extra checks (b) / (a) ran
+  bool at_checked = false;
 };
 
 struct FileSummary {
@@ -84,7 +86,7 @@ struct FileSummary {
   int failed = 0;
   int skipped_native_histogram = 0;
   int skipped_experimental = 0;
-  int range_checks = 0;  // extra checks (b) and (a) run on passing evals
+  int range_checks = 0;  // passed evals that also passed extra check (b) / (a)
   int at_checks = 0;
   std::vector<EvalOutcome> outcomes;  // every eval, in file order
 };

@@ -576,6 +576,14 @@ TEST(ParserTest, SelectorsAndModifiers) {
   // Float seconds are truncated to milliseconds as in Prometheus.
   e = MustParse("foo[0.0015]");
   EXPECT_EQ(e->As<MatrixSelector>().range_ms, 1);
+  // ...but a millisecond literal is exact (1.001s is 1000.99999... ms in binary).
+  e = MustParse("foo[1001ms]");
+  EXPECT_EQ(e->As<MatrixSelector>().range_ms, 1001);
+  e = MustParse("foo[2002ms] offset 1003ms");
+  EXPECT_EQ(e->As<MatrixSelector>().range_ms, 2002);
+  EXPECT_EQ(e->As<MatrixSelector>().selector().original_offset_ms, 1003);
+  e = MustParse("foo[1.001]");
+  EXPECT_EQ(e->As<MatrixSelector>().range_ms, 1001);
 
   absl::StatusOr<std::vector<LabelMatcher>> sel = ParseMetricSelector("up{job=~\"a|b\"}");
   ASSERT_TRUE(sel.ok()) << sel.status();
