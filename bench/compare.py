@@ -455,7 +455,7 @@ def table(results, block, sink, ds, args):
         other("  Prometheus compacted block (promtool) B/sample",
               lambda s: fmt(block["b_per_sample"], ".2f") if s == "prometheus" else "")
     if "pharos" in res and res["pharos"].get("disk_b_per_sample_sigterm") is not None:
-        other("  Pharos right after SIGTERM B/sample (before compaction)        ",
+        other("  Pharos right after SIGTERM B/sample (before compaction)",
               lambda s: fmt(res[s]["disk_b_per_sample_sigterm"], ".2f") if s == "pharos" else "")
     other("disk measured", lambda s: res[s].get("disk_what", ""))
     other("flush CPU s (after ingest)",
