@@ -26,23 +26,31 @@ struct RelabelConfig {
   // replace, keep, drop, keepequal, dropequal, hashmod, labelmap, labeldrop, labelkeep,
   // lowercase, uppercase. Default: replace.
   std::string action = "replace";
+
+  friend bool operator==(const RelabelConfig&, const RelabelConfig&) = default;
 };
 
 struct BasicAuth {
   std::string username;
   std::string password;
   std::string password_file;
+
+  friend bool operator==(const BasicAuth&, const BasicAuth&) = default;
 };
 
 struct Authorization {
   std::string type = "Bearer";
   std::string credentials;
   std::string credentials_file;
+
+  friend bool operator==(const Authorization&, const Authorization&) = default;
 };
 
 struct TlsConfig {
   std::string ca_file, cert_file, key_file, server_name;
   bool insecure_skip_verify = false;
+
+  friend bool operator==(const TlsConfig&, const TlsConfig&) = default;
 };
 
 // Client settings shared by scrape configs and Alertmanager targets.
@@ -53,16 +61,22 @@ struct HttpClientConfig {
   TlsConfig tls_config;
   bool follow_redirects = true;
   bool enable_http2 = true;
+
+  friend bool operator==(const HttpClientConfig&, const HttpClientConfig&) = default;
 };
 
 struct StaticConfig {
   std::vector<std::string> targets;
   std::map<std::string, std::string> labels;
+
+  friend bool operator==(const StaticConfig&, const StaticConfig&) = default;
 };
 
 struct FileSdConfig {
   std::vector<std::string> files;  // globs of JSON or YAML target files
   int64_t refresh_interval_ms = 5 * 60 * 1000;  // default 5m
+
+  friend bool operator==(const FileSdConfig&, const FileSdConfig&) = default;
 };
 
 struct ScrapeConfig {
@@ -84,6 +98,8 @@ struct ScrapeConfig {
   std::vector<FileSdConfig> file_sd_configs;
   std::vector<RelabelConfig> relabel_configs;
   std::vector<RelabelConfig> metric_relabel_configs;
+
+  friend bool operator==(const ScrapeConfig&, const ScrapeConfig&) = default;
 };
 
 struct AlertmanagerConfig {

@@ -42,12 +42,16 @@ absl::StatusOr<std::vector<TargetGroup>> ParseTargetGroups(const std::string& pa
       tg.source = absl::StrCat(path, ":", i);
       std::vector<std::pair<std::string, std::string>> labels;
       for (auto it = g.begin(); it != g.end(); ++it) {
-        const std::string key = it->first.as<std::string>();
+        // Copies: yaml-cpp's iterator -> returns a temporary proxy, so ranging over
+        // it->second directly would dangle.
+        const YAML::Node key_node = it->first;
+        const YAML::Node value = it->second;
+        const std::string key = key_node.as<std::string>();
         if (key == "targets") {
-          if (!it->second.IsSequence() && !it->second.IsNull()) {
+          if (!value.IsSequence() && !value.IsNull()) {
             return FileError(path, absl::StrCat("group ", i, ": targets must be a list"));
           }
-          for (const auto& t : it->second) {
+          for (const auto& t : value) {
             const std::string addr = t.as<std::string>();
             if (addr.empty() || addr.find('/') != std::string::npos) {
               return FileError(path,
@@ -56,16 +60,18 @@ absl::StatusOr<std::vector<TargetGroup>> ParseTargetGroups(const std::string& pa
             tg.targets.push_back(Labels({{"__address__", addr}}));
           }
         } else if (key == "labels") {
-          if (!it->second.IsMap() && !it->second.IsNull()) {
+          if (!value.IsMap() && !value.IsNull()) {
             return FileError(path, absl::StrCat("group ", i, ": labels must be a map"));
           }
-          for (auto l = it->second.begin(); l != it->second.end(); ++l) {
-            std::string name = l->first.as<std::string>();
-            std::string value = l->second.IsNull() ? "" : l->second.as<std::string>();
-            if (name.empty() || !IsValidUtf8(name) || !IsValidUtf8(value)) {
+          for (auto l = value.begin(); l != value.end(); ++l) {
+            const YAML::Node name_node = l->first;
+            const YAML::Node value_node = l->second;
+            std::string name = name_node.as<std::string>();
+            std::string lvalue = value_node.IsNull() ? "" : value_node.as<std::string>();
+            if (name.empty() || !IsValidUtf8(name) || !IsValidUtf8(lvalue)) {
               return FileError(path, absl::StrCat("group ", i, ": invalid label \"", name, "\""));
             }
-            labels.emplace_back(std::move(name), std::move(value));
+            labels.emplace_back(std::move(name), std::move(lvalue));
           }
         } else {
           return FileError(path, absl::StrCat("group ", i, ": unknown field \"", key, "\""));

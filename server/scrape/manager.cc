@@ -62,9 +62,11 @@ class ScrapePool {
  public:
   ScrapePool(std::string name, Deps* deps) : name_(std::move(name)), deps_(deps) {}
 
-  // New settings (or the first): static groups, file SD read now, loops (re)started.
+  // New settings (or the first): static groups, file SD read now, loops (re)started. An
+  // unchanged job keeps running untouched (as Prometheus's reload does).
   void Update(std::shared_ptr<const JobSpec> job) {
     absl::MutexLock l(&mu_);
+    if (job_ && job_->cfg == job->cfg) return;
     job_ = std::move(job);
     sds_.clear();
     for (const auto& f : job_->cfg.file_sd_configs) {

@@ -55,8 +55,10 @@ absl::StatusOr<ParsedUrl> ParseUrl(const std::string& url) {
     }
   }
   if (u.port.empty()) u.port = u.scheme == "https" ? "443" : "80";
-  for (char c : u.port) {
-    if (c < '0' || c > '9') return absl::InvalidArgumentError(absl::StrCat("invalid port in URL \"", url, "\""));
+  bool port_ok = !u.port.empty() && u.port.size() <= 5;
+  for (char c : u.port) port_ok = port_ok && c >= '0' && c <= '9';
+  if (!port_ok || std::stoi(u.port) > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid port in URL \"", url, "\""));
   }
   return u;
 }

@@ -336,6 +336,15 @@ TEST_F(ManagerTest, ApplyConfigFailureKeepsOldConfig) {
   EXPECT_TRUE(Eventually([&] { return target_.requests() > before + 2; }));  // still scraping
 }
 
+TEST_F(ManagerTest, UnchangedJobKeepsRunningOnReload) {
+  ASSERT_TRUE(Apply("scrape_configs:\n" + JobYaml("j") + JobYaml("k")).ok());
+  ASSERT_TRUE(Apply("scrape_configs:\n" + JobYaml("j") + JobYaml("k", "    honor_labels: true\n")).ok());
+  std::string m = registry_.Expose();
+  EXPECT_THAT(m, HasSubstr("pharos_scrape_pool_reloads_total{scrape_pool=\"j\"} 1"));
+  EXPECT_THAT(m, HasSubstr("pharos_scrape_pool_reloads_total{scrape_pool=\"k\"} 2"));
+  EXPECT_EQ(mgr_->Targets().active.size(), 2u);
+}
+
 TEST_F(ManagerTest, FileSdReload) {
   const std::string f = dir_.path() + "/targets.json";
   auto write = [&](const std::string& s) {

@@ -6,6 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/scrape/file_sd.h"
+#include "server/scrape/internal/http_fetch.h"
 #include "tests/server/scrape/test_util.h"
 
 namespace pharos::scrape {
@@ -92,6 +93,27 @@ TEST(CompileJob, RejectsBadRelabel) {
   config::ScrapeConfig m = Job("j");
   m.metric_relabel_configs.push_back(testing::Rule({"a"}, "x", "("));
   EXPECT_FALSE(CompileJob(m).ok());
+}
+
+TEST(ParseUrl, HostsPortsAndTargets) {
+  auto u = internal::ParseUrl("http://h:9100/metrics?a=b");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->host, "h");
+  EXPECT_EQ(u->port, "9100");
+  EXPECT_EQ(u->host_header, "h:9100");
+  EXPECT_EQ(u->target, "/metrics?a=b");
+  auto v6 = internal::ParseUrl("https://[::1]:8443/m");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, "8443");
+  auto def = internal::ParseUrl("https://example.com");
+  ASSERT_TRUE(def.ok());
+  EXPECT_EQ(def->port, "443");
+  EXPECT_EQ(def->target, "/");
+  EXPECT_FALSE(internal::ParseUrl("http://h:99999/m").ok());
+  EXPECT_FALSE(internal::ParseUrl("http://h:12345678901234567890/m").ok());
+  EXPECT_FALSE(internal::ParseUrl("ftp://h/m").ok());
+  EXPECT_FALSE(internal::ParseUrl("http:///m").ok());
 }
 
 TEST(FileSd, ParsesJsonAndYaml) {
