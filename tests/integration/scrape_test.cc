@@ -1,7 +1,7 @@
 // The real pharos binary scrapes Debian's prometheus-node-exporter every second: its series
 // appear with `up`; when node-exporter stops, the target turns "down" with an error. A failed
-// reload keeps the old targets. (Values and staleness markers are checked through the Querier
-// in tests/server/scrape; this branch has no /api/v1/query yet.)
+// reload keeps the old targets; PromQL sees up == 1, then up == 0 and the node series ended by
+// staleness markers.
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -97,6 +97,12 @@ TEST(ScrapeIntegration, NodeExporter) {
   EXPECT_THAT(series, HasSubstr("\"__name__\":\"node_cpu_seconds_total\""));
 
   ASSERT_TRUE(Eventually([&] { return TargetJson(port, "node").find("\"health\":\"up\"") != std::string::npos; }));
+  // PromQL sees up == 1 and the node series' values.
+  EXPECT_THAT(HttpGet(port, "/api/v1/query?query=up%7Bjob%3D%22node%22%7D").body,
+              HasSubstr("\"value\":["));
+  EXPECT_THAT(HttpGet(port, "/api/v1/query?query=up%7Bjob%3D%22node%22%7D").body,
+              HasSubstr(",\"1\"]"));
+  EXPECT_THAT(HttpGet(port, "/api/v1/query?query=count(node_load1)").body, HasSubstr(",\"1\"]"));
   std::string t = TargetJson(port, "node");
   EXPECT_THAT(t, HasSubstr("\"scrapeUrl\":\"http://" + ne_addr + "/metrics\""));
   EXPECT_THAT(t, HasSubstr("\"lastError\":\"\""));
@@ -127,6 +133,19 @@ TEST(ScrapeIntegration, NodeExporter) {
   EXPECT_THAT(TargetJson(port, "node"), HasSubstr("connect: Connection refused"));
   EXPECT_THAT(HttpGet(port, "/metrics").body,
               HasSubstr("pharos_scrape_scrapes_total{job=\"node\",result=\"failure\"}"));
+  // up == 0, and the node series end with staleness markers: an instant query no longer
+  // finds them (well inside the 5m lookback).
+  ASSERT_TRUE(Eventually([&] {
+    return HttpGet(port, "/api/v1/query?query=up%7Bjob%3D%22node%22%7D").body.find(",\"0\"]") !=
+           std::string::npos;
+  })) << HttpGet(port, "/api/v1/query?query=up%7Bjob%3D%22node%22%7D").body;
+  ASSERT_TRUE(Eventually([&] {
+    return HttpGet(port, "/api/v1/query?query=node_load1").body ==
+           R"({"status":"success","data":{"resultType":"vector","result":[]}})";
+  })) << HttpGet(port, "/api/v1/query?query=node_load1").body;
+  // ...while the samples before the marker are still there.
+  EXPECT_THAT(HttpGet(port, "/api/v1/query?query=count_over_time(node_load1%5B1m%5D)").body,
+              HasSubstr("\"value\":["));
 
   pharos.Signal(SIGTERM);
   EXPECT_EQ(pharos.WaitExit(std::chrono::seconds(15)), 0) << pharos.Log();
