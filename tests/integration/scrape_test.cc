@@ -18,19 +18,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  int port = ntohs(a.sin_port);
-  ::close(fd);
-  return port;
-}
-
 template <typename F>
 bool Eventually(F pred, std::chrono::seconds timeout = std::chrono::seconds(20)) {
   auto until = std::chrono::steady_clock::now() + timeout;

@@ -70,6 +70,11 @@ class PharosProcess {
   std::string log_path_;
 };
 
+// A loopback TCP port that was free a moment ago (for peers that need a port up front).
+int FreePort();
+// Percent-encodes everything but unreserved characters (query parameters).
+std::string UrlEncode(const std::string& s);
+
 // Runs a command to completion, returning its exit code and combined output.
 int RunCommand(const std::vector<std::string>& argv, std::string* output);
 
