@@ -241,14 +241,6 @@ TEST_F(ManagerTest, ScrapesTargetWithPrometheusHeaders) {
   ASSERT_EQ(md.size(), 1u);
   ASSERT_EQ(md[0].metadata.size(), 1u);
   EXPECT_EQ(md[0].metadata[0].help, "A gauge.");
-
-  // Timestamps sit on the schedule: consecutive `up` samples are exactly 100ms apart
-  // (alignment within ±2ms) unless a slow scrape skipped a slot.
-  ASSERT_TRUE(Eventually([&] { return Series("up", "j").size() >= 4; }));
-  auto up = Series("up", "j");
-  int aligned = 0;
-  for (size_t i = 1; i < up.size(); ++i) aligned += (up[i].first - up[i - 1].first) % 100 == 0;
-  EXPECT_GE(aligned, static_cast<int>(up.size()) - 2);
 }
 
 TEST_F(ManagerTest, GzipBasicAuthAndOpenMetrics) {
