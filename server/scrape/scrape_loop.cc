@@ -437,6 +437,14 @@ int64_t ScrapeLoop::InitialDelayMs(uint64_t hash, int64_t interval_ms, int64_t n
   return next;
 }
 
+int64_t ScrapeLoop::AlignedTimestampMs(int64_t now_ms, int64_t ideal_ms, int64_t interval_ms) {
+  if (interval_ms > 100 * kTimestampToleranceMs &&
+      std::abs(now_ms - ideal_ms) <= kTimestampToleranceMs) {
+    return ideal_ms;
+  }
+  return now_ms;
+}
+
 void ScrapeLoop::Start() {
   const int64_t now = o_.now_ms();
   const int64_t delay = InitialDelayMs(o_.target.hash, o_.target.interval_ms, now);
@@ -468,13 +476,8 @@ void ScrapeLoop::OnTimer() {
 
 void ScrapeLoop::RunScrape() {
   const config::ScrapeConfig& cfg = o_.job->cfg;
-  int64_t now = o_.now_ms();
-  const int64_t ideal = start_wall_ms_ + iter_ * o_.target.interval_ms;
-  if (o_.target.interval_ms > 100 * kTimestampToleranceMs &&
-      std::abs(now - ideal) <= kTimestampToleranceMs) {
-    now = ideal;
-  }
-  scrape_wall_ms_ = now;
+  scrape_wall_ms_ = AlignedTimestampMs(o_.now_ms(), start_wall_ms_ + iter_ * o_.target.interval_ms,
+                                       o_.target.interval_ms);
   scrape_start_ = std::chrono::steady_clock::now();
 
   internal::FetchRequest req;

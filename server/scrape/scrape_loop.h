@@ -175,6 +175,10 @@ class ScrapeLoop : public std::enable_shared_from_this<ScrapeLoop> {
   // The start offset within the interval (from the target's hash) for a loop started at
   // `now_ms`: ms until the first scrape.
   static int64_t InitialDelayMs(uint64_t hash, int64_t interval_ms, int64_t now_ms);
+  // The timestamp for a scrape starting at `now_ms` whose slot on the schedule is `ideal_ms`:
+  // `ideal_ms` when within ±2ms (Prometheus's ScrapeTimestampTolerance, for intervals above
+  // 200ms), else `now_ms`.
+  static int64_t AlignedTimestampMs(int64_t now_ms, int64_t ideal_ms, int64_t interval_ms);
 
  private:
   void ScheduleNext();

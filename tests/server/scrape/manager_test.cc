@@ -241,7 +241,6 @@ TEST_F(ManagerTest, ScrapesTargetWithPrometheusHeaders) {
   ASSERT_EQ(md.size(), 1u);
   ASSERT_EQ(md[0].metadata.size(), 1u);
   EXPECT_EQ(md[0].metadata[0].help, "A gauge.");
-
 }
 
 TEST_F(ManagerTest, GzipBasicAuthAndOpenMetrics) {

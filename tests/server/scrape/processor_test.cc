@@ -276,5 +276,19 @@ TEST_F(ProcessorTest, AdoptStateCarriesStalenessAcrossReload) {
   EXPECT_TRUE(storage::IsStaleNaN(Get(S("b")).back().second));
 }
 
+TEST(ScrapeLoopSchedule, OffsetFromHashAndTimestampAlignment) {
+  // The first scrape lands at hash % interval within each interval, whenever the loop starts.
+  for (int64_t now : {kT0, kT0 + 1, kT0 + 14999, kT0 + 7000}) {
+    int64_t d = ScrapeLoop::InitialDelayMs(/*hash=*/12345, /*interval_ms=*/15000, now);
+    EXPECT_GE(d, 0);
+    EXPECT_LT(d, 15000);
+    EXPECT_EQ((now + d) % 15000, 12345);
+  }
+  EXPECT_EQ(ScrapeLoop::AlignedTimestampMs(kT0 + 2, kT0, 15000), kT0);
+  EXPECT_EQ(ScrapeLoop::AlignedTimestampMs(kT0 - 2, kT0, 15000), kT0);
+  EXPECT_EQ(ScrapeLoop::AlignedTimestampMs(kT0 + 3, kT0, 15000), kT0 + 3);
+  EXPECT_EQ(ScrapeLoop::AlignedTimestampMs(kT0 + 1, kT0, 200), kT0 + 1);  // too short to align
+}
+
 }  // namespace
 }  // namespace pharos::scrape
