@@ -14,6 +14,7 @@
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "common/units.h"
+#include "common/yaml_decoder.h"
 #include "re2/re2.h"
 #include "yaml-cpp/yaml.h"
 
@@ -23,182 +24,8 @@ extern const char kDefaultConfigTemplate[];  // generated from deploy/pharos.def
 
 namespace {
 
-bool IsValidUtf8(absl::string_view s);
-
-// Strict YAML decoding: each mapping is read through a table of known keys, so an unknown key
-// or a value of the wrong type is an error that names the file, line and column.
-class Decoder {
- public:
-  explicit Decoder(absl::string_view source) : source_(source) {}
-
-  absl::Status Err(const YAML::Node& n, absl::string_view msg) const {
-    const YAML::Mark m = n.Mark();
-    if (m.is_null()) return absl::InvalidArgumentError(absl::StrCat(source_, ": ", msg));
-    return absl::InvalidArgumentError(
-        absl::StrCat(source_, ":", m.line + 1, ":", m.column + 1, ": ", msg));
-  }
-
-  using FieldFn = std::function<absl::Status(const YAML::Node&)>;
-
-  // Applies `fields` to mapping `n` (null is an empty mapping). `what` names it in errors.
-  absl::Status Map(const YAML::Node& n, absl::string_view what,
-                   const std::map<std::string, FieldFn>& fields) const {
-    if (!n || n.IsNull()) return absl::OkStatus();
-    if (!n.IsMap()) return Err(n, absl::StrCat(what, " must be a mapping"));
-    std::set<std::string> seen;
-    for (const auto& kv : n) {
-      if (!kv.first.IsScalar()) return Err(kv.first, absl::StrCat("bad key in ", what));
-      const std::string key = kv.first.Scalar();
-      auto it = fields.find(key);
-      if (it == fields.end()) {
-        return Err(kv.first, absl::StrCat("field \"", key, "\" not found in ", what));
-      }
-      if (!seen.insert(key).second) {
-        return Err(kv.first, absl::StrCat("field \"", key, "\" set twice in ", what));
-      }
-      PHAROS_RETURN_IF_ERROR(it->second(kv.second));
-    }
-    return absl::OkStatus();
-  }
-
-  absl::Status Scalar(const YAML::Node& n, absl::string_view key, std::string* out) const {
-    if (n.IsNull()) return absl::OkStatus();
-    if (!n.IsScalar()) return Err(n, absl::StrCat("\"", key, "\" must be a string"));
-    return ScalarText(n, out);
-  }
-
-  // A scalar's text; `!!binary` scalars are base64-decoded, as Go's YAML decoder does.
-  absl::Status ScalarText(const YAML::Node& n, std::string* out) const {
-    if (n.Tag() == "tag:yaml.org,2002:binary") {
-      std::vector<unsigned char> bytes = YAML::DecodeBase64(n.Scalar());
-      if (bytes.empty() && !n.Scalar().empty()) {
-        return Err(n, "!!binary value contains invalid base64 data");
-      }
-      out->assign(bytes.begin(), bytes.end());
-      return absl::OkStatus();
-    }
-    *out = n.Scalar();
-    return absl::OkStatus();
-  }
-
-  absl::Status Bool(const YAML::Node& n, absl::string_view key, bool* out) const {
-    if (n.IsNull()) return absl::OkStatus();
-    std::string s;
-    PHAROS_RETURN_IF_ERROR(Scalar(n, key, &s));
-    if (s == "true") *out = true;
-    else if (s == "false") *out = false;
-    else return Err(n, absl::StrCat("\"", key, "\" must be true or false, got \"", s, "\""));
-    return absl::OkStatus();
-  }
-
-  absl::Status Uint(const YAML::Node& n, absl::string_view key, uint64_t* out) const {
-    if (n.IsNull()) return absl::OkStatus();
-    std::string s;
-    PHAROS_RETURN_IF_ERROR(Scalar(n, key, &s));
-    if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos ||
-        s.size() > 19) {
-      return Err(n, absl::StrCat("\"", key, "\" must be a non-negative integer, got \"", s,
-                                 "\""));
-    }
-    *out = std::stoull(s);
-    return absl::OkStatus();
-  }
-
-  absl::Status Duration(const YAML::Node& n, absl::string_view key, int64_t* out_ms) const {
-    if (n.IsNull()) return absl::OkStatus();
-    std::string s;
-    PHAROS_RETURN_IF_ERROR(Scalar(n, key, &s));
-    auto d = ParseDurationMs(s);
-    if (!d.ok()) return Err(n, absl::StrCat("\"", key, "\": ", d.status().message()));
-    *out_ms = *d;
-    return absl::OkStatus();
-  }
-
-  absl::Status Bytes(const YAML::Node& n, absl::string_view key, int64_t* out) const {
-    if (n.IsNull()) return absl::OkStatus();
-    std::string s;
-    PHAROS_RETURN_IF_ERROR(Scalar(n, key, &s));
-    auto b = ParseBytes(s);
-    if (!b.ok()) return Err(n, absl::StrCat("\"", key, "\": ", b.status().message()));
-    *out = *b;
-    return absl::OkStatus();
-  }
-
-  absl::Status StringList(const YAML::Node& n, absl::string_view key,
-                          std::vector<std::string>* out) const {
-    if (n.IsNull()) return absl::OkStatus();
-    if (!n.IsSequence()) return Err(n, absl::StrCat("\"", key, "\" must be a list of strings"));
-    for (const auto& item : n) {
-      if (!item.IsScalar()) return Err(item, absl::StrCat("\"", key, "\" must be a list of strings"));
-      std::string v;
-      PHAROS_RETURN_IF_ERROR(ScalarText(item, &v));
-      out->push_back(std::move(v));
-    }
-    return absl::OkStatus();
-  }
-
-  absl::Status StringMap(const YAML::Node& n, absl::string_view key,
-                         std::map<std::string, std::string>* out) const {
-    if (n.IsNull()) return absl::OkStatus();
-    if (!n.IsMap()) return Err(n, absl::StrCat("\"", key, "\" must be a mapping of strings"));
-    for (const auto& kv : n) {
-      if (!kv.first.IsScalar() || !(kv.second.IsScalar() || kv.second.IsNull())) {
-        return Err(kv.first, absl::StrCat("\"", key, "\" must be a mapping of strings"));
-      }
-      std::string k, v;
-      PHAROS_RETURN_IF_ERROR(ScalarText(kv.first, &k));
-      if (!kv.second.IsNull()) PHAROS_RETURN_IF_ERROR(ScalarText(kv.second, &v));
-      if (!IsValidUtf8(k) || k.empty()) {
-        return Err(kv.first, absl::StrCat("\"", absl::CHexEscape(k), "\" is not a valid label name"));
-      }
-      if (!IsValidUtf8(v)) {
-        return Err(kv.second, absl::StrCat("\"", absl::CHexEscape(v), "\" is not a valid label value"));
-      }
-      if (!out->emplace(k, v).second) {
-        return Err(kv.first, absl::StrCat("duplicate key \"", k, "\" in ", key));
-      }
-    }
-    return absl::OkStatus();
-  }
-
-  template <typename T>
-  absl::Status List(const YAML::Node& n, absl::string_view key, std::vector<T>* out,
-                    const std::function<absl::Status(const YAML::Node&, T*)>& item_fn) const {
-    if (n.IsNull()) return absl::OkStatus();
-    if (!n.IsSequence()) return Err(n, absl::StrCat("\"", key, "\" must be a list"));
-    for (const auto& item : n) {
-      T v;
-      PHAROS_RETURN_IF_ERROR(item_fn(item, &v));
-      out->push_back(std::move(v));
-    }
-    return absl::OkStatus();
-  }
-
- private:
-  std::string source_;
-};
-
-bool IsValidUtf8(absl::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1f) : len == 3 ? (c & 0x0f) : (c & 0x07);
-    for (int k = 1; k < len; ++k) {
-      unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF are invalid.
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
-      return false;
-    }
-    i += len;
-  }
-  return true;
-}
+using yaml::Decoder;
+using yaml::IsValidUtf8;
 
 bool IsLegacyLabelName(absl::string_view s) {
   if (s.empty()) return false;
@@ -581,17 +408,8 @@ absl::StatusOr<Config> ParseConfig(std::string_view yaml_sv, std::string_view so
   c.source = std::string(source);
   c.text = std::string(yaml);
   Decoder d(source);
-  try {
-    YAML::Node root = YAML::Load(c.text);
-    PHAROS_RETURN_IF_ERROR(DecodeConfig(d, root, &c));
-  } catch (const YAML::Exception& e) {
-    // yaml-cpp reports syntax errors by exception; this is the edge where they become Status.
-    if (e.mark.is_null()) {
-      return absl::InvalidArgumentError(absl::StrCat(source, ": ", e.msg));
-    }
-    return absl::InvalidArgumentError(
-        absl::StrCat(source, ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg));
-  }
+  PHAROS_RETURN_IF_ERROR(yaml::LoadAndDecode(
+      d, c.text, [&](const YAML::Node& root) { return DecodeConfig(d, root, &c); }));
   return c;
 }
 
