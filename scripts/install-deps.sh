@@ -10,11 +10,15 @@ PACKAGES=(
   libboost-dev libboost-system-dev librocksdb-dev libprotobuf-dev protobuf-compiler
   libsnappy-dev libabsl-dev libre2-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
   libzstd-dev liblz4-dev libbz2-dev zlib1g-dev libxxhash-dev nlohmann-json3-dev libssl-dev
+  libcurl4-openssl-dev tzdata
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # peers used as oracles by the tests (promtool checks /metrics; node-exporter is a scrape
   # target in the scrape integration test)
   prometheus prometheus-node-exporter
+  # amtool drives silences against Pharos's Alertmanager API; aiosmtpd is the SMTP server the
+  # email integration test delivers to
+  prometheus-alertmanager python3-aiosmtpd
 )
 
 missing=()
@@ -38,8 +42,8 @@ $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 # The prometheus package starts a service where systemd runs; Pharos's tests start their own
 # instances on free ports, so a packaged one on :9090 is only in the way of ./run.sh.
-# Same for node-exporter's service on :9100.
-for svc in prometheus prometheus-node-exporter; do
+# Same for node-exporter's service on :9100 and Alertmanager's on :9093.
+for svc in prometheus prometheus-node-exporter prometheus-alertmanager; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
     $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
   fi
