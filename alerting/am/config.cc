@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "alerting/am/config.h"
@@ -30,6 +31,8 @@ using internal::GoQuote;
 using internal::IsLabelName;
 using yaml::Decoder;
 using Fields = std::map<std::string, Decoder::FieldFn>;
+
+bool IsSpaceChar(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
 
 constexpr char kSlackPostMessageUrl[] = "https://slack.com/api/chat.postMessage";
 
@@ -356,8 +359,7 @@ absl::Status Parser::DecodeMatchMap(const YAML::Node& n, absl::string_view key, 
     auto m = regex ? Matcher::Make(MatchType::kRegexMatch, name, absl::StrCat("^(?:", value, ")$"))
                    : Matcher::Make(MatchType::kEqual, name, value);
     if (!m.ok()) {
-      return d_.Err(kv.second, absl::StrCat("error parsing regexp ", GoQuote(value), ": ",
-                                            m.status().message()));
+      return d_.Err(kv.second, absl::StrCat("error parsing regexp: ", m.status().message()));
     }
     ms.push_back(*std::move(m));
   }
@@ -459,7 +461,7 @@ absl::Status Parser::DecodeInhibit(const YAML::Node& n, InhibitRule* r) const {
   }));
   for (const std::string& l : r->equal) {
     if (!IsLabelName(l)) {
-      return d_.Err(n, absl::StrCat("invalid label name ", GoQuote(l), " in equal list"));
+      return d_.Err(n, absl::StrCat(GoQuote(l), " is not a valid label name"));
     }
   }
   r->source_matchers.insert(r->source_matchers.begin(), smr.begin(), smr.end());
@@ -481,7 +483,7 @@ absl::Status Parser::DecodeWebhook(const YAML::Node& n, WebhookConfig* w) const 
       {"timeout", [&](const YAML::Node& v) { return d_.Duration(v, "timeout", &w->timeout_ms); }},
   }));
   if (w->url.empty() && w->url_file.empty()) {
-    return d_.Err(n, "one of url or url_file must be configured");
+    return d_.Err(n, "missing URL in webhook config");  // Alertmanager 0.25's wording
   }
   if (!w->url.empty() && !w->url_file.empty()) {
     return d_.Err(n, "at most one of url & url_file must be configured");
@@ -1031,14 +1033,7 @@ absl::Status Parser::DecodeTimeSpec(const YAML::Node& n, TimeIntervalSpec* t) co
                                       "may",  "june",    "july",      "august",  "september",
                                       "october", "november", "december"};
   auto atoi = [](const std::string& s, int* out) -> bool {
-    if (s.empty() || s.size() > 10) return false;
-    size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
-    if (i == s.size()) return false;
-    for (size_t k = i; k < s.size(); ++k) {
-      if (!std::isdigit(static_cast<unsigned char>(s[k]))) return false;
-    }
-    *out = std::stoi(s);
-    return true;
+    return !s.empty() && !IsSpaceChar(s.front()) && absl::SimpleAtoi(s, out);
   };
   // stringableRangeFromString: "a:b" or "a", lower-cased; member parses one side.
   using MemberFn = std::function<absl::Status(const YAML::Node&, const std::string&, int*)>;

@@ -179,7 +179,15 @@ TEST(AmConfig, SemanticErrorsUseAlertmanagerWording) {
       {"route: {receiver: r}\nreceivers: [{name: r, pagerduty_configs: [{}]}]\n",
        "missing service or routing key in PagerDuty config"},
       {"route: {receiver: r}\nreceivers: [{name: r, webhook_configs: [{}]}]\n",
-       "one of url or url_file must be configured"},
+       "missing URL in webhook config"},
+      {"route: {receiver: r}\nreceivers: [{name: r}]\ninhibit_rules: [{equal: ['a-b']}]\n",
+       "\"a-b\" is not a valid label name"},
+      {"global: {smtp_smarthost: 'a:1', smtp_from: x}\nroute: {receiver: r}\nreceivers: [{name: r, email_configs: [{to: a, headers: {subject: a, Subject: b}}]}]\n",
+       "duplicate header \"Subject\" in email config"},
+      {"route: {receiver: r, routes: [{match: {a-b: x}}]}\nreceivers: [{name: r}]\n",
+       "invalid label name \"a-b\""},
+      {"route: {receiver: r}\nreceivers: [{name: r}]\ntime_intervals: [{name: a, time_intervals: [{times: [{start_time: '25:00', end_time: '26:00'}]}]}]\n",
+       "couldn't parse timestamp 25:00, invalid format"},
       {"route: {receiver: r}\nreceivers: [{name: r, webhook_configs: [{url: 'ftp://x'}]}]\n",
        "unsupported scheme \"ftp\" for URL"},
       {"route: {receiver: r}\nreceivers: [{}]\n", "missing name in receiver"},
@@ -202,6 +210,8 @@ TEST(AmConfig, SemanticErrorsUseAlertmanagerWording) {
        "end day must be negative if start day is negative"},
       {"route: {receiver: r}\nreceivers: [{name: r}]\ntime_intervals: [{name: a, time_intervals: [{months: ['march:january']}]}]\n",
        "end month january is before start month march"},
+      {"route: {receiver: r}\nreceivers: [{name: r}]\ntime_intervals: [{name: a, time_intervals: [{years: ['99999999999']}]}]\n",
+       "strconv.Atoi: parsing \"99999999999\": invalid syntax"},
       {"route: {receiver: r}\nreceivers: [{name: r}]\ntime_intervals: [{name: a, time_intervals: [{location: 'Nowhere/City'}]}]\n",
        "unknown time zone Nowhere/City"},
   };
@@ -300,6 +310,28 @@ receivers:
   // The masked config still parses (secret URLs are accepted as <secret>).
   auto again = Parse(m);
   EXPECT_TRUE(again.ok()) << again.status() << "\n" << m;
+}
+
+// Every prefix and a byte-flipped copy of each fixture: bad input is an error, never a crash.
+TEST(AmConfig, TruncatedAndCorruptedFixturesDoNotCrash) {
+  const std::string dir = std::string(PHAROS_AM_CONFORMANCE_DIR) + "/alertmanager-config";
+  if (!std::filesystem::exists(dir)) GTEST_SKIP() << "no conformance fixtures at " << dir;
+  int parsed = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().extension() != ".yml") continue;
+    std::ifstream in(e.path());
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string text = ss.str();
+    for (size_t n = 0; n < text.size(); n += 7) {
+      (void)ParseConfig(text.substr(0, n), "t.yml");
+      std::string flipped = text;
+      flipped[n] = flipped[n] == ':' ? '-' : ':';
+      (void)ParseConfig(flipped, "t.yml");
+      parsed += 2;
+    }
+  }
+  EXPECT_GT(parsed, 100);
 }
 
 TEST(AmConfig, CheckConfigFileReportsMissingFile) {
