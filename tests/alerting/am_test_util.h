@@ -16,12 +16,10 @@
 #include "alerting/clock.h"
 #include "alerting/notify/notifier.h"
 #include "alerting/state/state_store.h"
+#include "fake_route.h"
 #include "gtest/gtest.h"
 
 namespace pharos::alerting::am::testing {
-
-std::unique_ptr<RouteNode> MakeRoute(const RouteOpts& opts, Matchers ms = {}, bool cont = false);
-RouteNode* AddChild(RouteNode* parent, std::unique_ptr<RouteNode> child);
 
 class FakeClock final : public Clock {
  public:

@@ -4,7 +4,7 @@
 
 #include "alerting/am/mute.h"
 #include "alerting/am/route.h"
-#include "am_test_util.h"
+#include "fake_route.h"
 
 namespace pharos::alerting::am {
 namespace {
