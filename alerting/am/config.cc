@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "alerting/am/config.h"
+#include "alerting/am/digest_schedule.h"
 #include "alerting/am/internal/matchers.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
@@ -932,51 +933,9 @@ absl::Status Parser::DecodeDigest(const YAML::Node& n, DigestConfig* dc) const {
       {"schedule", [&](const YAML::Node& v) { return d_.Scalar(v, "schedule", &dc->schedule); }},
       {"location", [&](const YAML::Node& v) { return d_.Scalar(v, "location", &dc->location); }},
   }));
-  auto bad = [&](absl::string_view why) {
-    return d_.Err(n, absl::StrCat("invalid digest schedule ", GoQuote(dc->schedule), ": ", why,
-                                  " (want \"daily HH:MM\", \"weekly <weekday> HH:MM\" or "
-                                  "\"hourly :MM\")"));
-  };
   if (dc->schedule.empty()) return d_.Err(n, "digest: missing schedule");
-  std::vector<std::string> parts;
-  {
-    std::istringstream in(dc->schedule);
-    std::string p;
-    while (in >> p) parts.push_back(p);
-  }
-  auto parse_hhmm = [](const std::string& s, bool hourly) -> bool {
-    // "HH:MM" (00..23, 00..59), or ":MM" when hourly.
-    if (hourly) {
-      return s.size() == 3 && s[0] == ':' && std::isdigit(static_cast<unsigned char>(s[1])) &&
-             std::isdigit(static_cast<unsigned char>(s[2])) && (s[1] - '0') * 10 + (s[2] - '0') < 60;
-    }
-    if (s.size() != 5 || s[2] != ':') return false;
-    for (int i : {0, 1, 3, 4}) {
-      if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
-    }
-    int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
-    return h < 24 && m < 60;
-  };
-  if (parts.empty()) return bad("empty");
-  if (parts[0] == "daily") {
-    if (parts.size() != 2 || !parse_hhmm(parts[1], false)) return bad("bad time of day");
-  } else if (parts[0] == "weekly") {
-    static const std::set<std::string> kDays = {"sunday", "monday", "tuesday", "wednesday",
-                                                 "thursday", "friday", "saturday"};
-    if (parts.size() != 3) return bad("bad format");
-    std::string day = parts[1];
-    for (char& c : day) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (!kDays.count(day)) return bad(absl::StrCat(parts[1], " is not a valid weekday"));
-    if (!parse_hhmm(parts[2], false)) return bad("bad time of day");
-  } else if (parts[0] == "hourly") {
-    if (parts.size() != 2 || !parse_hhmm(parts[1], true)) return bad("bad minute");
-  } else {
-    return bad("unknown period");
-  }
-  absl::TimeZone tz;
-  if (!absl::LoadTimeZone(dc->location, &tz)) {
-    return d_.Err(n, absl::StrCat("digest: unknown time zone ", dc->location));
-  }
+  auto sched = ParseDigestSchedule(dc->schedule, dc->location);
+  if (!sched.ok()) return d_.Err(n, sched.status().message());
   return absl::OkStatus();
 }
 

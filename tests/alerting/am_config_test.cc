@@ -198,10 +198,10 @@ TEST(AmConfig, SemanticErrorsUseAlertmanagerWording) {
       {"global: {smtp_smarthost: 'nohost'}\nroute: {receiver: r}\nreceivers: [{name: r}]\n",
        "address nohost: missing port in address"},
       {"route: {receiver: r}\nreceivers: [{name: r, digest: {schedule: 'daily 25:00'}}]\n",
-       "invalid digest schedule \"daily 25:00\": bad time of day (want \"daily HH:MM\", "
+       "invalid digest schedule \"daily 25:00\": time must be HH:MM, 00:00 to 23:59 (want \"daily HH:MM\", "
        "\"weekly <weekday> HH:MM\" or \"hourly :MM\")"},
       {"route: {receiver: r}\nreceivers: [{name: r, digest: {schedule: 'hourly :15', location: Mars/Base}}]\n",
-       "digest: unknown time zone Mars/Base"},
+       "invalid digest location \"Mars/Base\": unknown time zone"},
       {"route: {receiver: r}\nreceivers: [{name: r}]\ntime_intervals: [{name: a, time_intervals: [{times: [{start_time: '10:00', end_time: '09:00'}]}]}]\n",
        "start time cannot be equal or greater than end time"},
       {"route: {receiver: r}\nreceivers: [{name: r}]\ntime_intervals: [{name: a, time_intervals: [{weekdays: ['friday:monday']}]}]\n",
