@@ -1307,6 +1307,34 @@ absl::StatusOr<Config> ParseConfig(std::string_view yaml_text, std::string_view 
   return c;
 }
 
+absl::StatusOr<Config> ParseConfigAt(std::string_view yaml_text, std::string_view source,
+                                     const std::vector<std::string>& path) {
+  Config c;
+  Parser p(source);
+  Decoder d(Av(source));
+  PHAROS_RETURN_IF_ERROR(yaml::LoadAndDecode(d, std::string(yaml_text), [&](const YAML::Node& root) {
+    // Walked by recursion on const nodes: yaml-cpp's Node::operator= would overwrite the
+    // tree rather than rebind, and non-const operator[] inserts missing keys.
+    std::function<absl::Status(const YAML::Node&, size_t)> walk =
+        [&](const YAML::Node& n, size_t i) -> absl::Status {
+      if (i < path.size()) {
+        if (!n.IsMap()) return absl::OkStatus();  // absent: an empty config
+        const YAML::Node child = n[path[i]];
+        if (!child) return absl::OkStatus();
+        return walk(child, i + 1);
+      }
+      PHAROS_RETURN_IF_ERROR(p.Parse(n, &c));
+      YAML::Emitter out;
+      out << n;
+      c.text = std::string(out.c_str()) + "\n";
+      return absl::OkStatus();
+    };
+    return walk(root, 0);
+  }));
+  c.source = std::string(source);
+  return c;
+}
+
 absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));

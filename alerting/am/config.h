@@ -184,6 +184,10 @@ struct Config {
 // Alertmanager's exact wording (e.g. "undefined receiver \"x\" used in route").
 absl::StatusOr<Config> ParseConfig(std::string_view yaml, std::string_view source);
 absl::StatusOr<Config> LoadConfigFile(const std::string& path);
+// Parses the mapping at `path` (keys from the root) of a larger YAML document, e.g. the
+// `alertmanager: config:` section of Pharos's config; errors carry the document's line numbers.
+absl::StatusOr<Config> ParseConfigAt(std::string_view yaml, std::string_view source,
+                                     const std::vector<std::string>& path);
 // LoadConfigFile's status, for `pharos check alertmanager-config FILE...`.
 absl::Status CheckConfigFile(const std::string& path);
 // The config as YAML with secrets replaced by <secret> (for /api/v2/status).

@@ -274,6 +274,7 @@ bool Pipeline::SendOne(notify::Integration* in, const std::string& receiver,
     ctx.external_url = opts_.external_url;
     ctx.now_ms = now_ms;
     ctx.templates = opts_.templates;
+    ctx.html_templates = opts_.html_templates;
     ctx.timeout_ms = std::max<int64_t>(1000, std::min(opts_.notify_timeout_ms, deadline_ms - start));
     const auto wall_start = std::chrono::steady_clock::now();
     notify::NotifyResult res = in->Notify(ctx, send);

@@ -69,6 +69,7 @@ struct PipelineOptions {
   std::function<bool(const std::string& name, int64_t now_ms)> interval_active;
   std::string external_url;
   const tmpl::Template* templates = nullptr;
+  const tmpl::Template* html_templates = nullptr;  // email HTML bodies (html/template escaping)
   int64_t notify_timeout_ms = 10000;   // per attempt (NotificationContext::timeout_ms)
   int64_t min_flush_timeout_ms = 10000;  // a flush may retry for max(group_interval, this)
   int64_t backoff_initial_ms = 1000;

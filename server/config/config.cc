@@ -1,6 +1,7 @@
 #include "server/config/config.h"
 
 #include <cerrno>
+#include <filesystem>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -385,6 +386,26 @@ absl::Status DecodeConfig(const Decoder& d, const YAML::Node& root, Config* c) {
               }},
          });
        }},
+      {"alertmanager", [&](const YAML::Node& v) -> absl::Status {
+         BuiltinAlertmanagerConfig* a = &c->alertmanager;
+         bool has_inline = false;
+         PHAROS_RETURN_IF_ERROR(d.Map(v, "alertmanager", {
+             {"config_file", [&](const YAML::Node& x) { return d.Scalar(x, "config_file", &a->config_file); }},
+             {"config", [&](const YAML::Node& x) -> absl::Status {
+                if (!x.IsNull() && !x.IsMap()) return d.Err(x, "alertmanager config must be a mapping");
+                has_inline = true;
+                return absl::OkStatus();
+              }},
+         }));
+         if (has_inline && !a->config_file.empty()) {
+           return d.Err(v, "at most one of alertmanager config & config_file must be configured");
+         }
+         if (has_inline) {
+           PHAROS_ASSIGN_OR_RETURN(a->config, alerting::am::ParseConfigAt(
+                                                  c->text, c->source, {"alertmanager", "config"}));
+         }
+         return absl::OkStatus();
+       }},
       {"storage", [&](const YAML::Node& v) {
          StorageConfig* s = &c->storage;
          return d.Map(v, "storage", {
@@ -421,7 +442,13 @@ absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
   }
   std::stringstream ss;
   ss << in.rdbuf();
-  return ParseConfig(ss.str(), path);
+  PHAROS_ASSIGN_OR_RETURN(Config c, ParseConfig(ss.str(), path));
+  if (!c.alertmanager.config_file.empty()) {
+    std::filesystem::path am = c.alertmanager.config_file;
+    if (am.is_relative()) am = std::filesystem::path(path).parent_path() / am;
+    PHAROS_ASSIGN_OR_RETURN(c.alertmanager.config, alerting::am::LoadConfigFile(am.string()));
+  }
+  return c;
 }
 
 std::string DefaultConfigText(std::string_view self_target) {

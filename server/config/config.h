@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "alerting/am/config.h"
 
 namespace pharos::config {
 
@@ -136,12 +137,22 @@ struct StorageConfig {
   int64_t retention_size_bytes = 0;  // default: --storage.retention.size (0: no size limit)
 };
 
+// The built-in Alertmanager-compatible router: its config (Alertmanager's alertmanager.yml
+// format) inline under `alertmanager: config:`, or in a file named by
+// `alertmanager: config_file:` (relative to this config's directory). Without either, alerts
+// are kept and shown by the API but sent nowhere.
+struct BuiltinAlertmanagerConfig {
+  std::string config_file;                       // as written
+  std::optional<alerting::am::Config> config;    // parsed (inline or from config_file)
+};
+
 struct Config {
   GlobalConfig global;
   std::vector<std::string> rule_files;  // globs, relative to the config file's directory
   std::vector<ScrapeConfig> scrape_configs;
   AlertingConfig alerting;
   StorageConfig storage;
+  BuiltinAlertmanagerConfig alertmanager;
 
   std::string source;  // file name, or "<default>" for the embedded config
   std::string text;    // the YAML as loaded
