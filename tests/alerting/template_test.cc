@@ -7,6 +7,8 @@
 
 #include <random>
 
+#include "absl/strings/match.h"
+
 namespace pharos::alerting::tmpl {
 namespace {
 
@@ -308,6 +310,119 @@ TEST(TemplateText, TimeMethods) {
   EXPECT_EQ(Render("{{.Format \"3:04PM\"}}", Value::Time(1673035200000)), "8:00PM");
 }
 
+
+}  // namespace
+}  // namespace pharos::alerting::tmpl
+
+namespace pharos::alerting::tmpl {
+namespace {
+
+TEST(TemplateLimits, HostileTemplatesEndWithErrors) {
+  // Unbounded range: stopped by the step limit, not by time.
+  std::string r = Render("{{range 1000000000000}}{{end}}");
+  EXPECT_TRUE(r.find("exceeded 5000000 steps") != std::string::npos) << r;
+  // Output explosion.
+  r = Render("{{range 100000000}}xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{{end}}");
+  EXPECT_TRUE(r.find("template output exceeds 4194304 bytes") != std::string::npos) << r;
+  // Infinite template recursion.
+  r = Render("{{define \"r\"}}{{template \"r\" .}}{{end}}{{template \"r\" .}}");
+  EXPECT_TRUE(r.find("exceeded maximum template depth (100)") != std::string::npos) << r;
+  // Deep nesting is a parse error, not a stack overflow.
+  std::string deep;
+  for (int i = 0; i < 5000; ++i) deep += "{{if 1}}";
+  r = Render(deep);
+  EXPECT_TRUE(r.find("template nesting exceeds 200 levels") != std::string::npos) << r;
+  std::string parens = "{{" + std::string(5000, '(') + "1" + std::string(5000, ')') + "}}";
+  r = Render(parens);
+  EXPECT_TRUE(r.find("template nesting exceeds 200 levels") != std::string::npos) << r;
+  // Oversized template text.
+  r = Render(std::string(2 << 20, 'x'));
+  EXPECT_TRUE(r.find("over the limit") != std::string::npos) << r.substr(0, 100);
+}
+
+TEST(TemplateLimits, ParseErrors) {
+  EXPECT_EQ(Render("{{"), "PARSE ERROR: template: t:1: unclosed action");
+  EXPECT_EQ(Render("a\n{{ .x"), "PARSE ERROR: template: t:2: unclosed action");
+  EXPECT_EQ(Render("{{/* x"), "PARSE ERROR: template: t:1: unclosed comment");
+  EXPECT_EQ(Render("{{if 1}}"), "PARSE ERROR: template: t:1: unexpected EOF");
+  EXPECT_EQ(Render("{{end}}"), "PARSE ERROR: template: t:1: unexpected {{end}}");
+  EXPECT_EQ(Render("{{else}}"), "PARSE ERROR: template: t:1: unexpected {{else}}");
+  EXPECT_EQ(Render("{{ $x }}"), "PARSE ERROR: template: t:1: undefined variable \"$x\"");
+  EXPECT_EQ(Render("{{ (1 }}"), "PARSE ERROR: template: t:1: unclosed left paren");
+  EXPECT_EQ(Render("{{ 1) }}"), "PARSE ERROR: template: t:1: unexpected right paren");
+  EXPECT_EQ(Render("{{ \"abc }}"), "PARSE ERROR: template: t:1: unterminated quoted string");
+  EXPECT_EQ(Render("{{ .a@ }}"), "PARSE ERROR: template: t:1: bad character U+0040 '@'");
+  EXPECT_EQ(Render("{{ 3x }}"), "PARSE ERROR: template: t:1: bad number syntax: \"3x\"");
+  EXPECT_EQ(Render("{{ template . }}"),
+            "PARSE ERROR: template: t:1: unexpected \".\" in template clause");
+  EXPECT_EQ(Render("{{ \"x\".y }}"),
+            "PARSE ERROR: template: t:1: unexpected . after term \"\\\"x\\\"\"");
+}
+
+// Random mutations of realistic templates: every one must parse or fail cleanly, and execute
+// or fail cleanly, within the limits. Fixed seed, bounded iterations.
+TEST(TemplateFuzz, MutatedTemplatesNeverCrash) {
+  const std::vector<std::string> seeds = {
+      "{{ range $i, $e := .List }}{{ if gt $i 0 }}, {{ end }}{{ $e | printf \"%q\" }}{{ end }}",
+      "{{ define \"t\" }}{{ .Name }}{{ template \"t2\" . }}{{ end }}{{ define \"t2\" }}x{{ end }}"
+      "{{ template \"t\" . }}{{ block \"b\" .Count }}{{ . }}{{ end }}",
+      "{{- with .Labels -}}{{ .job }}{{- else -}}none{{- end }} {{ index .Labels \"instance\" }}",
+      "{{ $x := 1 }}{{ range .Ints }}{{ $x = . }}{{ if eq . 2 }}{{ break }}{{ end }}{{ end }}{{ $x }}",
+      "{{ printf \"%5.2f %d %s %v\" .Value .Count .Name .List }} {{ slice .List 1 2 }} {{ len .Mixed }}",
+      "{{/* c */}}{{ and .True (or .Nil .Count) | not }} {{ html .Name }} {{ js .Name }} {{ .Nested.Inner.Deep }}",
+      "{{ range 5 }}{{ . }}{{ continue }}{{ end }}{{ (index .List 0) }} {{ 'x' }} {{ 0x1F }} {{ 1e3 }}",
+  };
+  const std::string alphabet = "{}()|$.\"'`-/* \n=:,abcdefghijklmnopqrstuvwxyz0123456789%\\";
+  std::mt19937 rng(12345);
+  Value dot = Data();
+  int parsed = 0, executed = 0;
+  for (int iter = 0; iter < 20000; ++iter) {
+    std::string t = seeds[rng() % seeds.size()];
+    int mutations = 1 + static_cast<int>(rng() % 4);
+    for (int m = 0; m < mutations; ++m) {
+      size_t pos = t.empty() ? 0 : rng() % t.size();
+      switch (rng() % 4) {
+        case 0: if (!t.empty()) t.erase(pos, 1 + rng() % 3); break;
+        case 1: t.insert(pos, 1, alphabet[rng() % alphabet.size()]); break;
+        case 2: if (!t.empty()) t[pos] = alphabet[rng() % alphabet.size()]; break;
+        case 3: {  // splice a chunk of another seed
+          const std::string& o = seeds[rng() % seeds.size()];
+          size_t a = rng() % o.size();
+          t.insert(pos, o.substr(a, 1 + rng() % 20));
+          break;
+        }
+      }
+    }
+    auto tmpl = Template::Parse("fuzz", t, {});
+    if (!tmpl.ok()) {
+      EXPECT_TRUE(absl::StartsWith(tmpl.status().message(), "template: fuzz")) << tmpl.status();
+      continue;
+    }
+    ++parsed;
+    auto out = tmpl->Execute(dot);
+    if (out.ok()) {
+      ++executed;
+      EXPECT_LE(out->size(), 4u << 20);
+    } else {
+      EXPECT_TRUE(absl::StartsWith(out.status().message(), "template: ")) << out.status();
+    }
+  }
+  // The mutations must leave a fair share of valid templates, or this tests only the lexer.
+  EXPECT_GT(parsed, 2000);
+  EXPECT_GT(executed, 1000);
+}
+
+TEST(TemplatePerf, ParsedOnceExecutedCheaply) {
+  auto t = Template::Parse(
+      "summary",
+      "{{ $labels := .Labels }}Instance {{ $labels.instance }} of {{ $labels.job }} is at "
+      "{{ printf \"%.2f\" .Value }} ({{ if gt .Value 0.3 }}high{{ else }}ok{{ end }})",
+      {});
+  ASSERT_TRUE(t.ok());
+  Value dot = Data();
+  EXPECT_EQ(*t->Execute(dot), "Instance host:9100 of node is at 0.50 (high)");
+  for (int i = 0; i < 10000; ++i) ASSERT_TRUE(t->Execute(dot).ok());  // ~µs each
+}
 
 }  // namespace
 }  // namespace pharos::alerting::tmpl

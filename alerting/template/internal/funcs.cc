@@ -472,8 +472,25 @@ absl::StatusOr<std::unique_ptr<RE2>> Compile(std::string_view pattern) {
   opts.set_log_errors(false);
   auto re = std::make_unique<RE2>(re2::StringPiece(pattern.data(), pattern.size()), opts);
   if (!re->ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("regexp: Compile(", GoQuote(pattern),
-                                                   "): error parsing regexp: ", re->error()));
+    // Go's regexp/syntax wording for the common RE2 error codes.
+    std::string what = re->error();
+    switch (re->error_code()) {
+      case RE2::ErrorMissingParen: what = "missing closing )"; break;
+      case RE2::ErrorMissingBracket: what = "missing closing ]"; break;
+      case RE2::ErrorUnexpectedParen: what = "unexpected )"; break;
+      case RE2::ErrorBadEscape: what = "invalid escape sequence"; break;
+      case RE2::ErrorRepeatArgument: what = "missing argument to repetition operator"; break;
+      case RE2::ErrorRepeatSize: what = "invalid repeat count"; break;
+      case RE2::ErrorRepeatOp: what = "invalid nested repetition operator"; break;
+      case RE2::ErrorBadCharRange: what = "invalid character class range"; break;
+      case RE2::ErrorBadCharClass: what = "invalid character class"; break;
+      case RE2::ErrorBadPerlOp: what = "invalid or unsupported Perl syntax"; break;
+      case RE2::ErrorBadNamedCapture: what = "invalid named capture"; break;
+      default: break;
+    }
+    return absl::InvalidArgumentError(absl::StrCat("regexp: Compile(`", Av(pattern),
+                                                   "`): error parsing regexp: ", what, ": `",
+                                                   re->error_arg(), "`"));
   }
   return re;
 }

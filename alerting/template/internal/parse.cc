@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -650,26 +651,25 @@ class Parser {
  private:
   // Control-flow markers returned by TextOrAction: a kList node whose text is "end"/"else".
 
-  const Token& Peek() const { return toks_[i_]; }
-  const Token& Next() {
-    const Token& t = toks_[i_];
-    if (i_ + 1 < toks_.size()) ++i_;
-    return t;
-  }
+  // Reading past the end keeps returning the last token (EOF or a lexical error) while the
+  // index still moves, so Backup() always undoes exactly one Next().
+  const Token& At(size_t i) const { return toks_[std::min(i, toks_.size() - 1)]; }
+  const Token& Peek() const { return At(i_); }
+  const Token& Next() { return At(i_++); }
   const Token& NextNonSpace() {
-    while (toks_[i_].type == Item::kSpace) ++i_;
+    while (At(i_).type == Item::kSpace) ++i_;
     return Next();
   }
   const Token& PeekNonSpace() {
-    while (toks_[i_].type == Item::kSpace) ++i_;
-    return toks_[i_];
+    while (At(i_).type == Item::kSpace) ++i_;
+    return At(i_);
   }
   void Backup() {
     if (i_ > 0) --i_;
   }
 
   absl::Status Errorf(std::string_view msg) const {
-    const Token& t = toks_[i_ > 0 ? i_ - 1 : 0];
+    const Token& t = At(i_ > 0 ? i_ - 1 : 0);
     return absl::InvalidArgumentError(
         absl::StrCat("template: ", Av(name_), ":", t.line, ": ", Av(msg)));
   }
