@@ -1,0 +1,279 @@
+// The built-in Alertmanager end to end, on loopback with real components: Pharos's
+// /api/v2 with amtool (Debian's prometheus-alertmanager), Prometheus 2.42 sending its alerts to
+// Pharos, local HTTP receivers capturing webhook / PagerDuty requests, receiver faults, and
+// restarts (notification log and silences persisted).
+#include <signal.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <thread>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/test_util.h"
+
+namespace pharos::testing {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+std::string Port(int p) { return std::to_string(p); }
+
+// Pharos with `config` (YAML) written to the test dir; waits until ready.
+std::unique_ptr<PharosProcess> StartPharos(const TempDir& dir, const std::string& config,
+                                           std::vector<std::string> extra = {}) {
+  std::string cfg = dir.Write("pharos.yml", config);
+  extra.push_back("--config.file=" + cfg);
+  auto p = std::make_unique<PharosProcess>(dir.path(), extra);
+  EXPECT_GT(p->WaitForPort(), 0) << p->Log();
+  EXPECT_TRUE(p->WaitForLog("ready to receive web requests")) << p->Log();
+  return p;
+}
+
+std::string WebhookRouterConfig(int hook_port, const std::string& group_wait = "200ms") {
+  return "scrape_configs: []\n"
+         "alertmanager:\n"
+         "  config:\n"
+         "    route:\n"
+         "      receiver: hook\n"
+         "      group_by: [alertname]\n"
+         "      group_wait: " + group_wait + "\n"
+         "      group_interval: 1s\n"
+         "      repeat_interval: 1h\n"
+         "    receivers:\n"
+         "      - name: hook\n"
+         "        webhook_configs:\n"
+         "          - url: http://127.0.0.1:" + Port(hook_port) + "/hook\n"
+         "            send_resolved: true\n";
+}
+
+HttpResult PostAlerts(int port, const std::string& body) {
+  return HttpCall(port, "POST", "/api/v2/alerts", body, {{"Content-Type", "application/json"}});
+}
+
+const char kDiskAlert[] =
+    R"([{"labels":{"alertname":"DiskFull","severity":"warning","instance":"db1:9100"},)"
+    R"("annotations":{"summary":"Disk 93% full"},"generatorURL":"http://prom/graph"}])";
+
+int RunAmtool(int port, std::vector<std::string> args, std::string* out) {
+  std::vector<std::string> argv = {"/usr/bin/amtool",
+                                   "--alertmanager.url=http://127.0.0.1:" + Port(port)};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, out);
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+TEST(AlertingIntegration, ApiWebhookAndAmtoolSilences) {
+  if (access("/usr/bin/amtool", X_OK) != 0) GTEST_SKIP() << "amtool not installed";
+  TempDir dir;
+  CaptureServer hook;
+  auto pharos = StartPharos(dir, WebhookRouterConfig(hook.port()));
+  const int port = pharos->port();
+
+  // Prometheus's shape of POST /api/v2/alerts.
+  auto r = PostAlerts(port, kDiskAlert);
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_TRUE(hook.WaitForRequests(1, std::chrono::seconds(10))) << pharos->Log();
+  json msg = json::parse(hook.Requests()[0].body);
+  EXPECT_EQ(hook.Requests()[0].target, "/hook");
+  EXPECT_EQ(msg["version"], "4");
+  EXPECT_EQ(msg["status"], "firing");
+  EXPECT_EQ(msg["receiver"], "hook");
+  EXPECT_EQ(msg["groupKey"], "{}:{alertname=\"DiskFull\"}");
+  EXPECT_EQ(msg["groupLabels"], json({{"alertname", "DiskFull"}}));
+  EXPECT_EQ(msg["commonAnnotations"], json({{"summary", "Disk 93% full"}}));
+  EXPECT_EQ(msg["truncatedAlerts"], 0);
+  ASSERT_EQ(msg["alerts"].size(), 1u);
+  EXPECT_EQ(msg["alerts"][0]["labels"]["instance"], "db1:9100");
+  EXPECT_EQ(msg["alerts"][0]["generatorURL"], "http://prom/graph");
+  EXPECT_EQ(msg["alerts"][0]["endsAt"], "0001-01-01T00:00:00Z");
+  EXPECT_TRUE(std::regex_match(msg["alerts"][0]["fingerprint"].get<std::string>(),
+                               std::regex("[0-9a-f]{16}")));
+
+  // The API lists it, active, with its receiver.
+  auto alerts = HttpGet(port, "/api/v2/alerts");
+  ASSERT_EQ(alerts.status, 200) << alerts.body;
+  json a = json::parse(alerts.body);
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0]["status"]["state"], "active");
+  EXPECT_EQ(a[0]["receivers"], json::parse(R"([{"name":"hook"}])"));
+  auto groups = json::parse(HttpGet(port, "/api/v2/alerts/groups").body);
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0]["labels"], json({{"alertname", "DiskFull"}}));
+  EXPECT_EQ(groups[0]["receiver"]["name"], "hook");
+
+  // amtool: add, query, and the alert shows as silenced.
+  std::string out;
+  ASSERT_EQ(RunAmtool(port, {"silence", "add", "alertname=DiskFull", "instance=~db.*",
+                             "--comment=disk maintenance", "--author=oncall", "--duration=1h"},
+                      &out),
+            0)
+      << out;
+  const std::string id = Trim(out);
+  ASSERT_TRUE(std::regex_match(id, std::regex("[0-9a-f-]{36}"))) << out;
+  ASSERT_EQ(RunAmtool(port, {"silence", "query", "-q"}, &out), 0) << out;
+  EXPECT_EQ(Trim(out), id);
+  ASSERT_EQ(RunAmtool(port, {"silence", "query", "alertname=DiskFull"}, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("disk maintenance"));
+  EXPECT_THAT(out, HasSubstr("oncall"));
+  a = json::parse(HttpGet(port, "/api/v2/alerts").body);
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0]["status"]["state"], "suppressed");
+  EXPECT_EQ(a[0]["status"]["silencedBy"], json({id}));
+  EXPECT_EQ(json::parse(HttpGet(port, "/api/v2/alerts?silenced=false").body).size(), 0u);
+  auto one = HttpGet(port, "/api/v2/silence/" + id);
+  ASSERT_EQ(one.status, 200) << one.body;
+  EXPECT_EQ(json::parse(one.body)["status"]["state"], "active");
+  EXPECT_EQ(HttpGet(port, "/api/v2/silence/00000000-0000-4000-8000-000000000000").status, 404);
+
+  // Silences persist across a restart.
+  pharos->Signal(SIGTERM);
+  ASSERT_EQ(pharos->WaitExit(std::chrono::seconds(30)), 0) << pharos->Log();
+  pharos = StartPharos(dir, WebhookRouterConfig(hook.port()));
+  const int port2 = pharos->port();
+  ASSERT_EQ(RunAmtool(port2, {"silence", "query", "-q"}, &out), 0) << out;
+  EXPECT_EQ(Trim(out), id);
+
+  // amtool expire; the silence moves to expired.
+  ASSERT_EQ(RunAmtool(port2, {"silence", "expire", id}, &out), 0) << out;
+  ASSERT_EQ(RunAmtool(port2, {"silence", "query", "-q"}, &out), 0) << out;
+  EXPECT_EQ(Trim(out), "");
+  ASSERT_EQ(RunAmtool(port2, {"silence", "query", "--expired", "-q"}, &out), 0) << out;
+  EXPECT_EQ(Trim(out), id);
+
+  // amtool reads the status endpoint (config, cluster, version).
+  ASSERT_EQ(RunAmtool(port2, {"config", "show"}, &out), 0) << out;
+  EXPECT_THAT(out, HasSubstr("receiver: hook"));
+}
+
+TEST(AlertingIntegration, BadAlertsGetClearErrors) {
+  TempDir dir;
+  CaptureServer hook;
+  auto pharos = StartPharos(dir, WebhookRouterConfig(hook.port()));
+  auto r = PostAlerts(pharos->port(), "{not json");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("not valid JSON"));
+  r = PostAlerts(pharos->port(), R"([{"labels":{}}])");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("at least one label pair required"));
+  r = HttpCall(pharos->port(), "POST", "/api/v2/silences",
+               R"({"matchers":[{"name":"a","value":"b","isRegex":false}],"startsAt":"2030-01-01T00:00:00Z",)"
+               R"("endsAt":"2029-01-01T00:00:00Z","createdBy":"x","comment":"y"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr("start time must be before end time"));
+}
+
+TEST(AlertingIntegration, PrometheusSendsItsAlertsToPharos) {
+  const std::string prom = "/usr/bin/prometheus";
+  if (access(prom.c_str(), X_OK) != 0) GTEST_SKIP() << "prometheus not installed";
+  TempDir dir;
+  CaptureServer pager, other;
+  auto pharos = StartPharos(
+      dir, "scrape_configs: []\n"
+           "alertmanager:\n"
+           "  config:\n"
+           "    route:\n"
+           "      receiver: other\n"
+           "      group_wait: 100ms\n"
+           "      routes:\n"
+           "        - matchers: ['severity=\"critical\"']\n"
+           "          receiver: pager\n"
+           "    receivers:\n"
+           "      - name: pager\n"
+           "        webhook_configs: [{url: 'http://127.0.0.1:" + Port(pager.port()) + "/'}]\n"
+           "      - name: other\n"
+           "        webhook_configs: [{url: 'http://127.0.0.1:" + Port(other.port()) + "/'}]\n");
+  int prom_port = FreePort();
+  std::string rules = dir.Write("rules.yml",
+                                "groups:\n  - name: g\n    interval: 1s\n    rules:\n"
+                                "      - alert: AlwaysFiring\n        expr: vector(1)\n"
+                                "        labels: {severity: critical}\n"
+                                "        annotations: {summary: 'from prometheus'}\n");
+  std::string cfg = dir.Write("prometheus.yml",
+                              "global:\n  evaluation_interval: 1s\n"
+                              "rule_files: ['" + rules + "']\n"
+                              "alerting:\n  alertmanagers:\n    - static_configs:\n"
+                              "        - targets: ['127.0.0.1:" + Port(pharos->port()) + "']\n");
+  std::string cmd = prom + " --config.file=" + cfg + " --storage.tsdb.path=" + dir.path() +
+                    "/prom --web.listen-address=127.0.0.1:" + Port(prom_port) + " > " +
+                    dir.path() + "/prometheus.log 2>&1 & echo $! > " + dir.path() + "/prom.pid";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  bool got = pager.WaitForRequests(1, std::chrono::seconds(45));
+  (void)std::system(("kill $(cat " + dir.path() + "/prom.pid) 2>/dev/null").c_str());
+  ASSERT_TRUE(got) << pharos->Log();
+  json msg = json::parse(pager.Requests()[0].body);
+  EXPECT_EQ(msg["commonLabels"]["alertname"], "AlwaysFiring");
+  EXPECT_EQ(msg["commonAnnotations"]["summary"], "from prometheus");
+  EXPECT_THAT(msg["alerts"][0]["generatorURL"].get<std::string>(), HasSubstr("/graph?g0.expr="));
+  EXPECT_TRUE(other.Requests().empty());
+}
+
+TEST(AlertingIntegration, ReceiverFaultsRetriedAndIsolated) {
+  TempDir dir;
+  CaptureServer flaky, hang, healthy;
+  flaky.Plan({{.status = 500, .body = "boom"}, {.status = 200}});
+  hang.Plan({{.hang = true}});
+  auto pharos = StartPharos(
+      dir, "scrape_configs: []\n"
+           "alertmanager:\n"
+           "  config:\n"
+           "    route: {receiver: team, group_wait: 100ms, group_interval: 30s, repeat_interval: 1h}\n"
+           "    receivers:\n"
+           "      - name: team\n"
+           "        webhook_configs:\n"
+           "          - {url: 'http://127.0.0.1:" + Port(flaky.port()) + "/'}\n"
+           "          - {url: 'http://127.0.0.1:" + Port(hang.port()) + "/', timeout: 2s}\n"
+           "          - {url: 'http://127.0.0.1:" + Port(healthy.port()) + "/'}\n");
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(PostAlerts(pharos->port(), kDiskAlert).status, 200);
+  // The healthy receiver is not held up by the hanging one.
+  ASSERT_TRUE(healthy.WaitForRequests(1, std::chrono::seconds(5)));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  // The flaky one: 500, retried after backoff, 200 — and then nothing more (delivered once).
+  ASSERT_TRUE(flaky.WaitForRequests(2, std::chrono::seconds(10))) << pharos->Log();
+  EXPECT_EQ(flaky.Requests()[0].body, flaky.Requests()[1].body);
+  // The hanging one times out and is retried.
+  ASSERT_TRUE(hang.WaitForRequests(2, std::chrono::seconds(15))) << pharos->Log();
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_EQ(flaky.Requests().size(), 2u);
+  EXPECT_EQ(healthy.Requests().size(), 1u);
+}
+
+TEST(AlertingIntegration, RestartNeitherResendsNorDrops) {
+  TempDir dir;
+  CaptureServer hook;
+  // 1) Sent before the restart: not sent again after it (notification log on disk).
+  auto pharos = StartPharos(dir, WebhookRouterConfig(hook.port()));
+  ASSERT_EQ(PostAlerts(pharos->port(), kDiskAlert).status, 200);
+  ASSERT_TRUE(hook.WaitForRequests(1, std::chrono::seconds(10)));
+  pharos->Signal(SIGTERM);
+  ASSERT_EQ(pharos->WaitExit(std::chrono::seconds(30)), 0) << pharos->Log();
+  pharos = StartPharos(dir, WebhookRouterConfig(hook.port()));
+  ASSERT_EQ(PostAlerts(pharos->port(), kDiskAlert).status, 200);  // the sender re-sends
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // group_wait 200ms, interval 1s
+  EXPECT_EQ(hook.Requests().size(), 1u) << pharos->Log();
+
+  // 2) Due but not yet sent when Pharos stops (group_wait 5s): sent after the restart.
+  const std::string other =
+      R"([{"labels":{"alertname":"HighLatency","severity":"warning"}}])";
+  pharos->Signal(SIGTERM);
+  ASSERT_EQ(pharos->WaitExit(std::chrono::seconds(30)), 0);
+  pharos = StartPharos(dir, WebhookRouterConfig(hook.port(), "5s"));
+  ASSERT_EQ(PostAlerts(pharos->port(), other).status, 200);
+  pharos->Signal(SIGTERM);
+  ASSERT_EQ(pharos->WaitExit(std::chrono::seconds(30)), 0);
+  EXPECT_EQ(hook.Requests().size(), 1u);
+  pharos = StartPharos(dir, WebhookRouterConfig(hook.port()));
+  ASSERT_EQ(PostAlerts(pharos->port(), other).status, 200);  // the sender re-sends
+  ASSERT_TRUE(hook.WaitForRequests(2, std::chrono::seconds(10))) << pharos->Log();
+  EXPECT_EQ(json::parse(hook.Requests()[1].body)["commonLabels"]["alertname"], "HighLatency");
+}
+
+}  // namespace
+}  // namespace pharos::testing
