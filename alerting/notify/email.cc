@@ -76,7 +76,7 @@ absl::Status SendMail(const SmtpOptions& opts, const std::string& envelope_from,
   if (!curl) return absl::ResourceExhaustedError("curl_easy_init failed");
   CURL* c = curl.get();
 
-  const bool implicit_tls = port == "465";
+  const bool implicit_tls = opts.implicit_tls || port == "465";
   // The URL's host is the TLS server name; CONNECT_TO sends the connection to the smarthost
   // when tls_server_name differs (Go's tls.Config.ServerName).
   std::string url_host = opts.tls_server_name.empty() ? host : opts.tls_server_name;

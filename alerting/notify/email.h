@@ -19,6 +19,8 @@ struct SmtpOptions {
   // STARTTLS required (fails if the server does not offer it). When false no TLS is
   // attempted on a plain port, as Alertmanager does.
   bool require_tls = true;
+  // Implicit TLS (smtps) on any port; Alertmanager uses it on port 465 only (also done here).
+  bool implicit_tls = false;
   // Authentication, only when `username` is set and the server offers AUTH: PLAIN or LOGIN
   // (whichever the server offers) with `password`; CRAM-MD5 with `secret` when no password.
   std::string username, password, secret, identity;

@@ -75,7 +75,8 @@ def main():
             session.pharos_mechanism = mechanism
             if isinstance(auth_data, LoginPassword):
                 session.pharos_login = auth_data.login.decode()
-            return AuthResult(success=ok)
+            # handled=False: aiosmtpd then answers 535 itself.
+            return AuthResult(success=ok, handled=False, auth_data=auth_data)
 
         kwargs["authenticator"] = authenticator
         kwargs["auth_required"] = True
