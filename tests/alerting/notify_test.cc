@@ -236,7 +236,7 @@ TEST_F(NotifyTest, SlackAttachmentColourBySeverity) {
   EXPECT_EQ(a["fields"], json::array({{{"title", "Instance"}, {"value", "node"}, {"short", true}}}));
   EXPECT_FALSE(a.contains("pretext"));
   std::string text = a["text"];
-  EXPECT_EQ(text.substr(0, 62), "*Firing:*\n• *HighCPU* `critical` on `node1:9100`\nCPU above 90%");
+  EXPECT_EQ(text.rfind("*Firing:*\n• *HighCPU* `critical` on `node1:9100`\nCPU above 90%\n", 0), 0u) << text;
   EXPECT_NE(text.find("*Resolved:*\n• *HighCPU* `critical` on `node2:9100`"), std::string::npos) << text;
 
   for (auto& al : alerts) al.labels["severity"] = "warning";
