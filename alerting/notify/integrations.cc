@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "alerting/notify/email.h"
 #include "alerting/notify/http_client.h"
+#include "alerting/notify/internal/curl_util.h"
 #include "alerting/notify/internal/effective_config.h"
 #include "alerting/notify/internal/render.h"
 #include "alerting/notify/template_data.h"
