@@ -62,7 +62,13 @@ am::Receiver ApplyDefaults(const am::Receiver& in, const am::GlobalConfig& g) {
   }
   for (auto& s : r.slack_configs) {
     http(&s);
-    if (s.api_url.empty() && s.api_url_file.empty()) {
+    if (s.app_token.empty() && s.app_token_file.empty()) {
+      s.app_token = g.slack_app_token;
+      s.app_token_file = g.slack_app_token_file;
+    }
+    const bool app = !s.app_token.empty() || !s.app_token_file.empty();
+    if (app && s.app_url.empty()) s.app_url = g.slack_app_url;
+    if (!app && s.api_url.empty() && s.api_url_file.empty()) {
       s.api_url = g.slack_api_url;
       s.api_url_file = g.slack_api_url_file;
     }
@@ -78,7 +84,10 @@ am::Receiver ApplyDefaults(const am::Receiver& in, const am::GlobalConfig& g) {
       e.auth_password = g.smtp.auth_password;
       e.auth_password_file = g.smtp.auth_password_file;
     }
-    if (e.auth_secret.empty()) e.auth_secret = g.smtp.auth_secret;
+    if (e.auth_secret.empty() && e.auth_secret_file.empty()) {
+      e.auth_secret = g.smtp.auth_secret;
+      e.auth_secret_file = g.smtp.auth_secret_file;
+    }
     if (e.auth_identity.empty()) e.auth_identity = g.smtp.auth_identity;
     if (!e.require_tls.has_value()) e.require_tls = g.smtp.require_tls;
     std::map<std::string, std::string> headers;

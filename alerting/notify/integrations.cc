@@ -116,11 +116,25 @@ class Slack : public Integration {
   int index() const override { return index_; }
   bool send_resolved() const override { return c_.send_resolved; }
   NotifyResult Notify(const NotificationContext& ctx, const std::vector<am::Alert>& alerts) override {
-    auto url = UrlOrFile(c_.api_url, c_.api_url_file, "api_url");
-    if (!url.ok()) return NotRetryable(url.status());
+    // A Slack App (bot token) posts to chat.postMessage with the token as a bearer credential;
+    // otherwise the incoming-webhook URL.
+    am::HttpConfig http = c_.http_config;
+    std::string url;
+    if (!c_.app_token.empty() || !c_.app_token_file.empty()) {
+      auto token = UrlOrFile(c_.app_token, c_.app_token_file, "app_token");
+      if (!token.ok()) return NotRetryable(token.status());
+      http.authorization_type = "Bearer";
+      http.authorization_credentials = *token;
+      http.authorization_credentials_file.clear();
+      url = c_.app_url;
+    } else {
+      auto u = UrlOrFile(c_.api_url, c_.api_url_file, "api_url");
+      if (!u.ok()) return NotRetryable(u.status());
+      url = *u;
+    }
     auto body = SlackPayload(c_, ctx, alerts);
     if (!body.ok()) return NotRetryable(body.status());
-    NotifyResult r = PostJson("slack", *url, *std::move(body), c_.http_config, ctx.timeout_ms);
+    NotifyResult r = PostJson("slack", url, *std::move(body), http, ctx.timeout_ms);
     if (!r.status.ok() && !c_.channel.empty()) {
       r.status = absl::Status(r.status.code(),
                               absl::StrCat("channel \"", c_.channel, "\": ", r.status.message()));
@@ -163,6 +177,12 @@ class Email : public Integration {
       o.password = *p;
     }
     o.secret = c_.auth_secret;
+    if (!c_.auth_secret_file.empty()) {
+      auto p = ReadSecretFile(c_.auth_secret_file);
+      if (!p.ok()) return NotRetryable(absl::FailedPreconditionError(
+          absl::StrCat("auth_secret_file: ", p.status().message())));
+      o.secret = *p;
+    }
     o.identity = c_.auth_identity;
     o.tls_ca_file = c_.tls_ca_file;
     o.tls_cert_file = c_.tls_cert_file;
@@ -445,7 +465,8 @@ absl::StatusOr<std::vector<std::unique_ptr<Integration>>> BuildIntegrations(
   }
   for (size_t i = 0; i < r.slack_configs.size(); ++i) {
     const auto& c = r.slack_configs[i];
-    if (c.api_url.empty() && c.api_url_file.empty()) {
+    if (c.api_url.empty() && c.api_url_file.empty() && c.app_token.empty() &&
+        c.app_token_file.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(where("slack", i), "no global Slack API URL set either inline or in a file"));
     }
     out.push_back(std::make_unique<Slack>(c, static_cast<int>(i)));

@@ -339,7 +339,7 @@ TEST(LoadTemplatesTest, FilesAndErrorsNameTheFile) {
   std::filesystem::create_directories(dir);
   {
     std::ofstream(dir + "/a.tmpl") << "{{ define \"slack.default.title\" }}custom {{ .Status }}{{ end }}";
-    std::ofstream(dir + "/bad.tmpl.broken") << "{{ define \"x\" }}{{ .Status ";
+    std::ofstream(dir + "/bad.tmpl.broken") << "{{ define \"x\" }}{{ .Status }}{{ end }}{{ end }}";
   }
   auto t = LoadTemplates({"*.tmpl"}, dir, {"{{ template \"slack.default.title\" . }}"});
   ASSERT_TRUE(t.ok()) << t.status();
