@@ -27,7 +27,11 @@ struct NotificationContext {
   int64_t now_ms = 0;
   int64_t timeout_ms = 10000;  // per attempt
   // Templates: Alertmanager's defaults (default.tmpl equivalents) plus the config's files.
+  // notify::LoadNotificationTemplates (default_templates.h) builds both sets: `templates`
+  // executes with text/template semantics, `html_templates` with html/template escaping (email
+  // HTML bodies; falls back to `templates` when null).
   const tmpl::Template* templates = nullptr;
+  const tmpl::Template* html_templates = nullptr;
 };
 
 struct NotifyResult {
