@@ -21,6 +21,7 @@
 #include "alerting/notify/integrations.h"
 #include "alerting/state/state_store.h"
 #include "common/status_macros.h"
+#include "common/strings.h"
 #include "spdlog/spdlog.h"
 
 namespace pharos::alerting::am {

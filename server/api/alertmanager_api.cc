@@ -35,7 +35,7 @@ Response JsonResponse(int status, const json& j) {
 }
 
 // go-openapi error bodies are JSON strings.
-Response Error(int status, std::string_view msg) { return JsonResponse(status, json(std::string(msg))); }
+Response Error(int status, absl::string_view msg) { return JsonResponse(status, json(std::string(msg))); }
 
 json LabelsJson(const LabelSet& ls) {
   json o = json::object();
