@@ -4,6 +4,8 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
 #include "common/strings.h"
 
 namespace pharos {
@@ -103,6 +105,43 @@ absl::StatusOr<int64_t> ParseBytes(std::string_view s) {
   else return bad();
   if (shift > 0 && n > (std::numeric_limits<int64_t>::max() >> shift)) return bad();
   return n << shift;
+}
+
+namespace {
+
+std::string FormatRfc3339(int64_t ms, bool fixed_millis) {
+  if (ms == 0) return fixed_millis ? "0001-01-01T00:00:00.000Z" : "0001-01-01T00:00:00Z";
+  time_t secs = static_cast<time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+  int frac = static_cast<int>(ms - static_cast<int64_t>(secs) * 1000);
+  struct tm tm {};
+  gmtime_r(&secs, &tm);
+  std::string out = absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                                    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  if (fixed_millis) {
+    out += absl::StrFormat(".%03d", frac);
+  } else if (frac != 0) {
+    std::string f = absl::StrFormat(".%03d", frac);
+    while (f.back() == '0') f.pop_back();
+    out += f;
+  }
+  out += "Z";
+  return out;
+}
+
+}  // namespace
+
+std::string FormatRfc3339NanoMs(int64_t ms) { return FormatRfc3339(ms, false); }
+std::string FormatRfc3339MillisMs(int64_t ms) { return FormatRfc3339(ms, true); }
+
+absl::StatusOr<int64_t> ParseRfc3339Ms(std::string_view s) {
+  if (s.substr(0, 10) == "0001-01-01") return 0;  // Go's zero time: "not set"
+  absl::Time t;
+  std::string err;
+  if (!absl::ParseTime(absl::RFC3339_full, Av(s), &t, &err)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot parse \"", Av(s), "\" as an RFC 3339 time: ", err));
+  }
+  return absl::ToUnixMillis(t);
 }
 
 }  // namespace pharos

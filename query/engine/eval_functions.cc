@@ -243,6 +243,10 @@ absl::StatusOr<Matrix> Evaluator::EvalRangeCall(const Call& call, size_t matrix_
   const bool is_rate = fn == internal::RangeFn::kRate || fn == internal::RangeFn::kIncrease;
   Matrix mat;
   std::vector<double> scratch;
+  // For rate/increase: resets_upto[i] = counter resets among points 1..i of the series, so a
+  // step knows in O(1) whether its window needs the reset scan (windows rarely do).
+  const bool track_resets = is_rate && !anchored && !smoothed;
+  std::vector<uint32_t> resets_upto;
   // Slides the window of one series across all steps.
   auto process = [&](const Labels& labels, const std::vector<FPoint>& pts,
                      bool src_drop_name) -> absl::Status {
@@ -250,6 +254,14 @@ absl::StatusOr<Matrix> Evaluator::EvalRangeCall(const Call& call, size_t matrix_
     MSeries out;
     out.drop_name = !keeps_name || src_drop_name;
     out.metric = (!keeps_name && !delayed()) ? DropMetadata(labels) : labels;
+    if (track_resets) {
+      resets_upto.resize(pts.size());
+      uint32_t n = 0;
+      for (size_t i = 0; i < pts.size(); ++i) {
+        if (i > 0 && pts[i].f < pts[i - 1].f) ++n;
+        resets_upto[i] = n;
+      }
+    }
     size_t lo = 0, hi = 0;
     int step = 0;
     for (int64_t ts = start_; ts <= end_; ts += interval_, ++step) {
@@ -275,6 +287,7 @@ absl::StatusOr<Matrix> Evaluator::EvalRangeCall(const Call& call, size_t matrix_
       rc.arg0 = scalar_at(0, step);
       rc.arg1 = scalar_at(1, step);
       rc.scratch = &scratch;
+      if (track_resets) rc.has_reset = resets_upto[hi - 1] != resets_upto[lo] ? 1 : 0;
       double v;
       if (anchored || smoothed) {
         if (!internal::EvalExtendedRangeFn(fn, window, rc, smoothed, &v)) continue;

@@ -23,7 +23,7 @@ bool ExtrapolatedRate(std::span<const FPoint> w, const RangeCall& c, bool is_cou
   const int64_t first_t = w[0].t;
   const int64_t last_t = w[n1].t;
   double result = w[n1].f - w[0].f;
-  if (is_counter) {
+  if (is_counter && c.has_reset != 0) {
     for (size_t i = 1; i < w.size(); ++i) {
       if (w[i].f < w[i - 1].f) result += w[i - 1].f;
     }

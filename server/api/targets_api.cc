@@ -199,23 +199,6 @@ Response Metadata(scrape::ScrapeManager* m, const Request& req) {
 
 }  // namespace
 
-std::string FormatRfc3339NanoMs(int64_t ms) {
-  if (ms == 0) return "0001-01-01T00:00:00Z";
-  time_t secs = static_cast<time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-  int frac = static_cast<int>(ms - static_cast<int64_t>(secs) * 1000);
-  struct tm tm {};
-  gmtime_r(&secs, &tm);
-  std::string out = absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
-                                    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  if (frac != 0) {
-    std::string f = absl::StrFormat(".%03d", frac);
-    while (f.back() == '0') f.pop_back();
-    out += f;
-  }
-  out += "Z";
-  return out;
-}
-
 void RegisterTargetsApi(http::Router& router, const TargetsApiOptions& o) {
   // Blocking: snapshots take the manager's locks, which a reload holds while it restarts loops.
   const http::Router::RouteOptions blocking{.blocking = true, .metric_label = ""};

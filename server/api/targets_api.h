@@ -24,8 +24,5 @@ struct TargetsApiOptions {
 
 void RegisterTargetsApi(http::Router& router, const TargetsApiOptions& options);
 
-// Go's time.Time.Format(time.RFC3339Nano) of a UTC time in ms: "2024-01-02T03:04:05.123Z",
-// trailing fractional zeros dropped; ms == 0 gives Go's zero time "0001-01-01T00:00:00Z".
-std::string FormatRfc3339NanoMs(int64_t ms);
 
 }  // namespace pharos::api

@@ -49,3 +49,57 @@ TEST(StateStoreTest, PersistsAcrossReopen) {
 
 }  // namespace
 }  // namespace pharos::alerting
+
+#include "alerting/am/api_json.h"
+
+namespace pharos::alerting::am {
+namespace {
+
+TEST(ApiJsonTest, DecodesPrometheusAlerts) {
+  // The shape Prometheus 2.42's notifier posts.
+  auto d = DecodePostableAlerts(R"([
+    {"labels":{"alertname":"HighCPU","instance":"a:9100"},"annotations":{"summary":"hot"},
+     "startsAt":"2024-01-02T03:04:05.123Z","endsAt":"2024-01-02T03:08:05.123Z",
+     "generatorURL":"http://p/graph"},
+    {"labels":{},"annotations":{}},
+    {"labels":{"alertname":"Bad","0x":"y"}},
+    {"labels":{"alertname":"Backwards"},"startsAt":"2024-01-02T03:04:05Z","endsAt":"2024-01-02T03:00:00Z"},
+    {"labels":{"alertname":"NoTimes"}}
+  ])", 1700000000000);
+  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_EQ(d->alerts.size(), 2u);
+  const Alert& a = d->alerts[0];
+  EXPECT_EQ(a.labels.at("instance"), "a:9100");
+  EXPECT_EQ(a.annotations.at("summary"), "hot");
+  EXPECT_EQ(a.starts_at_ms, 1704164645123);
+  EXPECT_EQ(a.ends_at_ms, 1704164885123);
+  EXPECT_EQ(a.generator_url, "http://p/graph");
+  EXPECT_EQ(d->alerts[1].starts_at_ms, 1700000000000);
+  EXPECT_EQ(d->alerts[1].ends_at_ms, 0);
+  ASSERT_EQ(d->errors.size(), 3u);
+  EXPECT_EQ(d->errors[0], "alert #1: at least one label pair required");
+  EXPECT_EQ(d->errors[1], "alert Bad: invalid label set: invalid name \"0x\"");
+  EXPECT_EQ(d->errors[2], "alert Backwards: start time must be before end time");
+  EXPECT_FALSE(DecodePostableAlerts("{}", 0).ok());
+  EXPECT_FALSE(DecodePostableAlerts("[", 0).ok());
+}
+
+TEST(ApiJsonTest, RoundTrips) {
+  Alert a;
+  a.labels = {{"alertname", "X"}, {"severity", "critical"}};
+  a.annotations = {{"summary", "s \"q\""}};
+  a.starts_at_ms = 1704164645123;
+  a.generator_url = "http://g";
+  std::string json = EncodePostableAlerts({a});
+  EXPECT_EQ(json,
+            R"([{"annotations":{"summary":"s \"q\""},"generatorURL":"http://g",)"
+            R"("labels":{"alertname":"X","severity":"critical"},"startsAt":"2024-01-02T03:04:05.123Z"}])");
+  auto d = DecodePostableAlerts(json, 1);
+  ASSERT_TRUE(d.ok());
+  ASSERT_EQ(d->alerts.size(), 1u);
+  EXPECT_EQ(d->alerts[0].labels, a.labels);
+  EXPECT_EQ(d->alerts[0].starts_at_ms, a.starts_at_ms);
+}
+
+}  // namespace
+}  // namespace pharos::alerting::am

@@ -49,3 +49,23 @@ TEST(ParseBytes, Base2Units) {
 
 }  // namespace
 }  // namespace pharos
+
+namespace pharos {
+namespace {
+
+TEST(Rfc3339Test, FormatsLikeGo) {
+  EXPECT_EQ(FormatRfc3339NanoMs(1700000000120), "2023-11-14T22:13:20.12Z");
+  EXPECT_EQ(FormatRfc3339NanoMs(0), "0001-01-01T00:00:00Z");
+  EXPECT_EQ(FormatRfc3339MillisMs(1700000000000), "2023-11-14T22:13:20.000Z");
+  EXPECT_EQ(FormatRfc3339MillisMs(1700000000120), "2023-11-14T22:13:20.120Z");
+}
+
+TEST(Rfc3339Test, Parses) {
+  EXPECT_EQ(*ParseRfc3339Ms("2023-11-14T22:13:20.12Z"), 1700000000120);
+  EXPECT_EQ(*ParseRfc3339Ms("2023-11-14T23:13:20.120999999+01:00"), 1700000000120);
+  EXPECT_EQ(*ParseRfc3339Ms("0001-01-01T00:00:00Z"), 0);
+  EXPECT_FALSE(ParseRfc3339Ms("yesterday").ok());
+}
+
+}  // namespace
+}  // namespace pharos

@@ -290,3 +290,141 @@ int RunCommand(const std::vector<std::string>& argv_s, std::string* output) {
 }
 
 }  // namespace pharos::testing
+
+namespace pharos::testing {
+
+CaptureServer::CaptureServer() {
+  listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(listen_fd_, 64) != 0) {
+    ::close(listen_fd_);
+    listen_fd_ = -1;
+    return;
+  }
+  socklen_t len = sizeof addr;
+  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);
+  accept_thread_ = std::thread([this] {
+    while (!stop_) {
+      pollfd p{listen_fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      int fd = ::accept(listen_fd_, nullptr, nullptr);
+      if (fd < 0) continue;
+      std::lock_guard<std::mutex> l(mu_);
+      open_fds_.push_back(fd);
+      conn_threads_.emplace_back([this, fd] { Serve(fd); });
+    }
+  });
+}
+
+CaptureServer::~CaptureServer() {
+  stop_ = true;
+  if (accept_thread_.joinable()) accept_thread_.join();
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
+    threads.swap(conn_threads_);
+  }
+  for (auto& t : threads) t.join();
+  // Connection sockets are closed only here, so a number is never reused while in the list.
+  for (int fd : open_fds_) ::close(fd);
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+}
+
+void CaptureServer::Plan(std::vector<Response> responses) {
+  std::lock_guard<std::mutex> l(mu_);
+  plan_.assign(responses.begin(), responses.end());
+}
+
+std::vector<CaptureServer::Request> CaptureServer::Requests() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return requests_;
+}
+
+bool CaptureServer::WaitForRequests(size_t n, std::chrono::milliseconds timeout) const {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (requests_.size() >= n) return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+// One keep-alive connection: requests with Content-Length bodies (and Expect: 100-continue),
+// which is what libcurl, Go's net/http and Prometheus send.
+void CaptureServer::Serve(int fd) {
+  std::string buf;
+  char chunk[16384];
+  auto read_more = [&]() -> bool {
+    while (!stop_) {
+      pollfd p{fd, POLLIN, 0};
+      int r = ::poll(&p, 1, 100);
+      if (r < 0) return false;
+      if (r == 0) continue;
+      ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+      if (n <= 0) return false;
+      buf.append(chunk, static_cast<size_t>(n));
+      return true;
+    }
+    return false;
+  };
+  while (!stop_) {
+    size_t end;
+    while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
+      if (!read_more()) return;
+    }
+    Request req;
+    std::istringstream head(buf.substr(0, end));
+    std::string line;
+    std::getline(head, line);
+    std::istringstream rl(line);
+    rl >> req.method >> req.target;
+    size_t length = 0;
+    while (std::getline(head, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      size_t colon = line.find(':');
+      if (colon == std::string::npos) continue;
+      std::string name = line.substr(0, colon);
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      std::string value = line.substr(colon + 1);
+      value.erase(0, value.find_first_not_of(' '));
+      if (name == "content-length") length = std::stoul(value);
+      req.headers[name] = value;
+    }
+    buf.erase(0, end + 4);
+    if (req.headers.count("expect")) SendAll(fd, "HTTP/1.1 100 Continue\r\n\r\n");
+    while (buf.size() < length) {
+      if (!read_more()) return;
+    }
+    req.body = buf.substr(0, length);
+    buf.erase(0, length);
+    Response resp;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      requests_.push_back(req);
+      if (!plan_.empty()) {
+        resp = plan_.front();
+        plan_.pop_front();
+      }
+    }
+    if (resp.hang) {
+      while (!stop_) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      return;
+    }
+    SendAll(fd, "HTTP/1.1 " + std::to_string(resp.status) + " X\r\nContent-Type: text/plain\r\n" +
+                    "Content-Length: " + std::to_string(resp.body.size()) + "\r\n\r\n" +
+                    resp.body);
+  }
+}
+
+}  // namespace pharos::testing

@@ -3,7 +3,12 @@
 // Helpers for integration tests: run the real pharos binary as a child process and talk HTTP
 // to it over loopback.
 
+#include <atomic>
 #include <chrono>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
 #include <map>
 #include <optional>
 #include <string>
@@ -74,6 +79,42 @@ class PharosProcess {
 int FreePort();
 // Percent-encodes everything but unreserved characters (query parameters).
 std::string UrlEncode(const std::string& s);
+
+// A local HTTP receiver standing in for PagerDuty, Slack, webhooks or an Alertmanager: records
+// every request and answers with the next planned response (default 200 "ok"). A planned
+// response with `hang` set keeps the connection open without answering until the server stops.
+class CaptureServer {
+ public:
+  struct Request {
+    std::string method, target, body;
+    std::map<std::string, std::string> headers;  // lower-case names
+  };
+  struct Response {
+    int status = 200;
+    std::string body = "ok";
+    bool hang = false;
+  };
+  CaptureServer();
+  ~CaptureServer();
+  int port() const { return port_; }
+  // Responses for the next requests, in order; after they are used up, 200 "ok".
+  void Plan(std::vector<Response> responses);
+  std::vector<Request> Requests() const;
+  // Waits until at least `n` requests arrived; false on timeout.
+  bool WaitForRequests(size_t n, std::chrono::milliseconds timeout) const;
+
+ private:
+  void Serve(int fd);
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mu_;
+  std::deque<Response> plan_;
+  std::vector<Request> requests_;
+  std::vector<int> open_fds_;
+  std::thread accept_thread_;
+  std::vector<std::thread> conn_threads_;
+};
 
 // Runs a command to completion, returning its exit code and combined output.
 int RunCommand(const std::vector<std::string>& argv, std::string* output);

@@ -34,6 +34,9 @@ struct RangeCall {
   double arg0 = 0;          // scalar arguments (quantile_over_time's q, predict_linear's t,
   double arg1 = 0;          // double_exponential_smoothing's sf/tf)
   std::vector<double>* scratch = nullptr;  // optional buffer for quantile/mad (reused)
+  // Whether the window holds a counter reset (a sample below its predecessor): -1 unknown
+  // (look), 0 none, 1 some. Lets rate/increase skip the reset scan on the common window.
+  int has_reset = -1;
 };
 
 // Computes fn over the (non-empty) window. Returns false if the function yields no value.
