@@ -40,7 +40,7 @@ struct HttpConfig {
 
 struct SmtpGlobal {
   std::string from, hello = "localhost", smarthost, auth_username, auth_password,
-              auth_password_file, auth_secret, auth_identity;
+              auth_password_file, auth_secret, auth_secret_file, auth_identity;
   bool require_tls = true;
 };
 
@@ -49,6 +49,8 @@ struct GlobalConfig {
   HttpConfig http_config;
   SmtpGlobal smtp;
   std::string slack_api_url, slack_api_url_file;
+  std::string slack_app_token, slack_app_token_file;
+  std::string slack_app_url = "https://slack.com/api/chat.postMessage";
   std::string pagerduty_url = "https://events.pagerduty.com/v2/enqueue";
   // Accepted so existing configs load; those integrations are not implemented by Pharos.
   std::map<std::string, std::string> other;
@@ -84,6 +86,9 @@ struct PagerDutyConfig : NotifierCommon {
 
 struct SlackConfig : NotifierCommon {
   std::string api_url, api_url_file;  // default: global.slack_api_url
+  // Slack App (bot) token: sent as "Authorization: Bearer" to app_url (chat.postMessage).
+  std::string app_token, app_token_file, app_url;
+  bool update_message = false;
   std::string channel, username = "{{ template \"slack.default.username\" . }}";
   std::string color = "{{ if eq .Status \"firing\" }}danger{{ else }}good{{ end }}";
   std::string title = "{{ template \"slack.default.title\" . }}";
@@ -101,7 +106,8 @@ struct SlackConfig : NotifierCommon {
 
 struct EmailConfig : NotifierCommon {
   std::string to, from, hello, smarthost;  // smarthost "host:port"; defaults from global.smtp
-  std::string auth_username, auth_password, auth_password_file, auth_secret, auth_identity;
+  std::string auth_username, auth_password, auth_password_file, auth_secret, auth_secret_file,
+              auth_identity;
   std::optional<bool> require_tls;          // default: global.smtp.require_tls
   std::string tls_ca_file, tls_cert_file, tls_key_file, tls_server_name;
   bool tls_insecure_skip_verify = false;
@@ -178,6 +184,8 @@ struct Config {
 // Alertmanager's exact wording (e.g. "undefined receiver \"x\" used in route").
 absl::StatusOr<Config> ParseConfig(std::string_view yaml, std::string_view source);
 absl::StatusOr<Config> LoadConfigFile(const std::string& path);
+// LoadConfigFile's status, for `pharos check alertmanager-config FILE...`.
+absl::Status CheckConfigFile(const std::string& path);
 // The config as YAML with secrets replaced by <secret> (for /api/v2/status).
 std::string MaskedYaml(const Config& c);
 

@@ -28,6 +28,10 @@
 
 namespace pharos::alerting::tmpl {
 
+namespace internal {
+struct ValueAccess;  // engine-private markers (safe HTML, durations, time zones, "no value")
+}  // namespace internal
+
 class Value {
  public:
   enum class Kind { kNil, kBool, kInt, kFloat, kString, kTime, kList, kMap, kFunc };
@@ -46,6 +50,10 @@ class Value {
   static Value MakeList(List l);
   static Value MakeMap(Map m);
   static Value MakeFunc(Func f);
+  // A list or map that also has Go methods (`.Alerts.Firing`, `.Labels.SortedPairs`): field
+  // lookup tries `methods` first (as Go does), `range`/`len`/`index` see only the elements,
+  // and a "String" method, if present, is what printing the value shows (Go's fmt.Stringer).
+  static Value WithMethods(Value list_or_map, Map methods);
 
   Kind kind() const { return kind_; }
   bool is_nil() const { return kind_ == Kind::kNil; }
@@ -68,7 +76,8 @@ class Value {
   bool b_ = false;
   int64_t i_ = 0;
   double f_ = 0;
-  std::shared_ptr<const void> p_;  // string, list, map or func, by kind
+  std::shared_ptr<const void> p_;  // string, list, map, func or time zone, by kind
+  friend struct internal::ValueAccess;
 };
 
 using FuncMap = std::map<std::string, Value::Func, std::less<>>;

@@ -630,7 +630,16 @@ class DB::Impl {
   // ---- Reads -------------------------------------------------------------------------------
 
   // Samples of `ms` in [mint, maxt], merged from RocksDB and the head.
-  std::unique_ptr<SampleIterator> ReadSeries(MemSeries* ms, int64_t mint, int64_t maxt) {
+  // A RocksDB chunk reader shared by the series of one Select, with the flush generation it
+  // was opened at.
+  struct ReaderCache {
+    absl::Mutex mu;
+    std::unique_ptr<RocksStore::ChunkReader> reader ABSL_GUARDED_BY(mu);
+    uint64_t gen ABSL_GUARDED_BY(mu) = 0;
+  };
+
+  std::unique_ptr<SampleIterator> ReadSeries(MemSeries* ms, int64_t mint, int64_t maxt,
+                                             ReaderCache* cache = nullptr) {
     std::vector<Run> runs;
     absl::Status err;
     auto decode = [&](std::string_view data, uint64_t seq) {
@@ -680,14 +689,28 @@ class DB::Impl {
         if (!r.ts.empty()) runs.push_back(std::move(r));
       }
     }
-    for (int32_t p : PartitionsOf(ms->ref, mint, maxt)) {
-      absl::Status s = rocks_->ReadChunks(p, ms->ref, maxt, [&](int64_t, uint64_t seq,
-                                                                 std::string_view data) {
-        auto max_time = chunkenc::MaxTime(data);
-        if (max_time.ok() && *max_time < mint) return;
-        decode(data, seq);
-      });
-      if (!s.ok()) err = s;
+    auto on_chunk = [&](int64_t, uint64_t seq, std::string_view data) {
+      auto max_time = chunkenc::MaxTime(data);
+      if (max_time.ok() && *max_time < mint) return;
+      decode(data, seq);
+    };
+    const std::vector<int32_t> parts = PartitionsOf(ms->ref, mint, maxt);
+    if (cache == nullptr) {
+      for (int32_t p : parts) {
+        if (absl::Status s = rocks_->ReadChunks(p, ms->ref, maxt, on_chunk); !s.ok()) err = s;
+      }
+    } else if (!parts.empty()) {
+      // Read after the head (above): a generation bumped since the reader opened means chunks
+      // may have moved from the head to RocksDB after the reader's view was taken.
+      const uint64_t gen = rocks_gen_.load(std::memory_order_acquire);
+      absl::MutexLock lock(&cache->mu);
+      if (cache->reader == nullptr || cache->gen != gen) {
+        cache->reader = rocks_->NewChunkReader();
+        cache->gen = gen;
+      }
+      for (int32_t p : parts) {
+        if (absl::Status s = cache->reader->Read(p, ms->ref, maxt, on_chunk); !s.ok()) err = s;
+      }
     }
     std::vector<int64_t> ts;
     std::vector<double> vs;
@@ -841,6 +864,9 @@ class DB::Impl {
       batch->PutMeta("next_seq", next_seq_.load());
       absl::Status s = rocks_->Write(*batch, false);
       if (!s.ok()) return s;
+      // Before any chunk leaves the head: a reader that then misses it in the head sees the
+      // new generation and re-opens its RocksDB view (ReadSeries).
+      rocks_gen_.fetch_add(1, std::memory_order_release);
       for (auto& w : written) {
         absl::MutexLock lock(&w.ms->mu);
         auto& pend = w.ms->pending;
@@ -1217,6 +1243,9 @@ class DB::Impl {
   absl::Mutex retired_mu_;
   std::vector<Retired> retired_ ABSL_GUARDED_BY(retired_mu_);
 
+  // Bumped after every flush batch reaches RocksDB (see ReadSeries).
+  std::atomic<uint64_t> rocks_gen_{0};
+
   std::thread flusher_;
   std::mutex loop_mu_;
   std::condition_variable loop_cv_;
@@ -1241,23 +1270,26 @@ namespace {
 
 class SeriesImpl final : public Series {
  public:
-  SeriesImpl(DB::Impl* db, MemSeries* ms, int64_t mint, int64_t maxt)
-      : db_(db), ms_(ms), mint_(mint), maxt_(maxt) {}
+  SeriesImpl(DB::Impl* db, MemSeries* ms, int64_t mint, int64_t maxt,
+             DB::Impl::ReaderCache* cache)
+      : db_(db), ms_(ms), mint_(mint), maxt_(maxt), cache_(cache) {}
   const Labels& labels() const override { return ms_->labels; }
   std::unique_ptr<SampleIterator> Iterator() const override {
-    return db_->ReadSeries(ms_, mint_, maxt_);
+    return db_->ReadSeries(ms_, mint_, maxt_, cache_);
   }
 
  private:
   DB::Impl* db_;
   MemSeries* ms_;
   int64_t mint_, maxt_;
+  DB::Impl::ReaderCache* cache_;  // owned by the set
 };
 
 class SeriesSetImpl final : public SeriesSet {
  public:
-  SeriesSetImpl(std::vector<std::unique_ptr<SeriesImpl>> series, absl::Status err)
-      : series_(std::move(series)), err_(std::move(err)) {}
+  SeriesSetImpl(std::vector<std::unique_ptr<SeriesImpl>> series, absl::Status err,
+                std::unique_ptr<DB::Impl::ReaderCache> cache = nullptr)
+      : series_(std::move(series)), err_(std::move(err)), cache_(std::move(cache)) {}
   bool Next() override {
     if (i_ + 1 >= static_cast<int64_t>(series_.size())) {
       i_ = static_cast<int64_t>(series_.size());
@@ -1272,6 +1304,7 @@ class SeriesSetImpl final : public SeriesSet {
  private:
   std::vector<std::unique_ptr<SeriesImpl>> series_;
   absl::Status err_;
+  std::unique_ptr<DB::Impl::ReaderCache> cache_;
   int64_t i_ = -1;
 };
 
@@ -1292,8 +1325,11 @@ class QuerierImpl final : public Querier {
     if (hints.limit > 0 && ms.size() > hints.limit) ms.resize(hints.limit);
     std::vector<std::unique_ptr<SeriesImpl>> out;
     out.reserve(ms.size());
-    for (MemSeries* m : ms) out.push_back(std::make_unique<SeriesImpl>(db_, m, mint_, maxt_));
-    return std::make_unique<SeriesSetImpl>(std::move(out), absl::OkStatus());
+    auto cache = std::make_unique<DB::Impl::ReaderCache>();
+    for (MemSeries* m : ms) {
+      out.push_back(std::make_unique<SeriesImpl>(db_, m, mint_, maxt_, cache.get()));
+    }
+    return std::make_unique<SeriesSetImpl>(std::move(out), absl::OkStatus(), std::move(cache));
   }
 
   absl::StatusOr<std::vector<std::string>> LabelNames(std::span<const Matcher> matchers,

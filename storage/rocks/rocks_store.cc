@@ -215,21 +215,40 @@ class RocksStoreImpl final : public RocksStore {
     return ToStatus(it->status(), "scan parts");
   }
 
+  class ChunkReaderImpl final : public ChunkReader {
+   public:
+    ChunkReaderImpl(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) {
+      rocksdb::ReadOptions ro;
+      ro.prefix_same_as_start = true;
+      it_.reset(db->NewIterator(ro, cf));
+    }
+    absl::Status Read(
+        int32_t partition, uint64_t ref, int64_t maxt,
+        const std::function<void(int64_t, uint64_t, std::string_view)>& fn) override {
+      std::string prefix = SeriesChunkPrefix(partition, ref);
+      rocksdb::Iterator* it = it_.get();
+      for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        if (it->key().size() != 28) return absl::DataLossError("bad chunk key");
+        int64_t start = Unflip64(GetU64BE(it->key().data() + 12));
+        if (start > maxt) break;
+        fn(start, GetU64BE(it->key().data() + 20),
+           std::string_view(it->value().data(), it->value().size()));
+      }
+      return ToStatus(it->status(), "read chunks");
+    }
+
+   private:
+    std::unique_ptr<rocksdb::Iterator> it_;
+  };
+
+  std::unique_ptr<ChunkReader> NewChunkReader() override {
+    return std::make_unique<ChunkReaderImpl>(db_.get(), chunks_);
+  }
+
   absl::Status ReadChunks(
       int32_t partition, uint64_t ref, int64_t maxt,
       const std::function<void(int64_t, uint64_t, std::string_view)>& fn) override {
-    std::string prefix = SeriesChunkPrefix(partition, ref);
-    rocksdb::ReadOptions ro;
-    ro.prefix_same_as_start = true;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, chunks_));
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      if (it->key().size() != 28) return absl::DataLossError("bad chunk key");
-      int64_t start = Unflip64(GetU64BE(it->key().data() + 12));
-      if (start > maxt) break;
-      fn(start, GetU64BE(it->key().data() + 20),
-         std::string_view(it->value().data(), it->value().size()));
-    }
-    return ToStatus(it->status(), "read chunks");
+    return ChunkReaderImpl(db_.get(), chunks_).Read(partition, ref, maxt, fn);
   }
 
   absl::Status ForEachChunk(int32_t partition,

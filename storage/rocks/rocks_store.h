@@ -66,6 +66,17 @@ class RocksStore {
   [[nodiscard]] virtual absl::Status ReadChunks(
       int32_t partition, uint64_t ref, int64_t maxt,
       const std::function<void(int64_t start, uint64_t seq, std::string_view data)>& fn) = 0;
+  // Reads chunks like ReadChunks, reusing one RocksDB iterator across calls (a query reads
+  // many series; creating an iterator per series was ~5% of a cheap query's CPU). It reads
+  // the store as of its creation: callers that need later writes make a new one.
+  class ChunkReader {
+   public:
+    virtual ~ChunkReader() = default;
+    [[nodiscard]] virtual absl::Status Read(
+        int32_t partition, uint64_t ref, int64_t maxt,
+        const std::function<void(int64_t start, uint64_t seq, std::string_view data)>& fn) = 0;
+  };
+  virtual std::unique_ptr<ChunkReader> NewChunkReader() = 0;
   // Every chunk of a partition (compaction, verification).
   [[nodiscard]] virtual absl::Status ForEachChunk(
       int32_t partition, const std::function<void(const StoredChunk&)>& fn) = 0;

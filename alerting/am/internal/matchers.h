@@ -1,0 +1,20 @@
+#pragma once
+
+// Helpers shared by the router's parts for Alertmanager's labels.Matchers.
+
+#include <string>
+
+#include "alerting/am/config.h"
+
+namespace pharos::alerting::am::internal {
+
+// Alertmanager's labels.Matchers order: by name, then value, then type.
+void SortMatchers(Matchers* ms);
+// Alertmanager's labels.Matchers.String(): `{a="b",c=~"d"}`.
+std::string MatchersString(const Matchers& ms);
+// Whether `s` is a classic Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*).
+bool IsLabelName(std::string_view s);
+// Go's %q for a string, as Alertmanager's error messages print names and values.
+std::string GoQuote(std::string_view s);
+
+}  // namespace pharos::alerting::am::internal
