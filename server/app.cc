@@ -8,9 +8,12 @@
 #include <cstdio>
 #include <memory>
 #include <thread>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "alerting/rules/manager.h"
+#include "alerting/rules/rulefmt.h"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/post.hpp"
 #include "boost/asio/signal_set.hpp"
@@ -23,11 +26,13 @@
 #include "query/engine/engine.h"
 #include "server/api/query_api.h"
 #include "server/api/read_api.h"
+#include "server/api/rules_api.h"
 #include "server/api/status_api.h"
 #include "server/api/targets_api.h"
 #include "server/api/write_api.h"
 #include "server/build_info.h"
 #include "server/config/config.h"
+#include "server/config/default_rules.h"
 #include "server/http/server.h"
 #include "server/process_metrics.h"
 #include "server/scrape/manager.h"
@@ -143,6 +148,11 @@ class App {
       server_->Stop();
       return 1;
     }
+    if (absl::Status s = StartRules(); !s.ok()) {
+      log_->error("msg=\"starting the rule manager failed\" err={}", Quoted(s.message()));
+      server_->Stop();
+      return 1;
+    }
     ready_ = true;
     ready_gauge_.Set(1);
     log_->info("msg=\"server is ready to receive web requests\"");
@@ -156,6 +166,12 @@ class App {
       scrape_ready_.store(nullptr, std::memory_order_release);
       scrape_->Stop();
       log_->info("msg=\"scrape manager stopped\"");
+    }
+    if (rules_) {
+      // Before storage closes: no rule evaluation or ALERTS append after this returns.
+      rules_ready_.store(nullptr, std::memory_order_release);
+      rules_->Stop();
+      log_->info("msg=\"rule manager stopped\"");
     }
     server_->Stop();
     if (db_) {
@@ -243,6 +259,74 @@ class App {
     return absl::OkStatus();
   }
 
+  // The rule files of `cfg`, loaded and validated: the embedded default rules with the
+  // embedded default config, else `rule_files` globbed relative to the config file's directory.
+  absl::StatusOr<alerting::rules::RulesConfig> LoadRules(const config::Config& cfg) {
+    alerting::rules::RulesConfig rc;
+    rc.default_interval_ms = cfg.global.evaluation_interval_ms;
+    rc.external_labels = cfg.global.external_labels;
+    if (flags_.config_file.empty()) {
+      for (const auto& [name, text] : config::DefaultRuleFiles()) {
+        PHAROS_ASSIGN_OR_RETURN(alerting::rules::RuleFile f,
+                                alerting::rules::ParseRuleFile(text, name));
+        rc.files.push_back(std::move(f));
+      }
+    }
+    std::string dir = std::filesystem::path(flags_.config_file).parent_path().string();
+    PHAROS_ASSIGN_OR_RETURN(std::vector<alerting::rules::RuleFile> files,
+                            alerting::rules::LoadRuleFiles(cfg.rule_files, dir));
+    for (auto& f : files) rc.files.push_back(std::move(f));
+    return rc;
+  }
+
+  // Prometheus's default external URL: http://<hostname>:<port>.
+  std::string ExternalUrl() const {
+    if (!flags_.external_url.empty()) return flags_.external_url;
+    char host[256] = "localhost";
+    if (gethostname(host, sizeof host) != 0) std::snprintf(host, sizeof host, "localhost");
+    host[sizeof host - 1] = '\0';
+    return absl::StrCat("http://", host, ":", server_ ? server_->port() : 9090);
+  }
+
+  // The sink of the alerts Pharos's rules fire (firing, re-sent, and resolved), shaped as
+  // Prometheus's notifier sends them. LEAD: connect the built-in router and the external
+  // Alertmanager notifier here.
+  void OnAlerts(std::vector<alerting::am::Alert> alerts) {
+    if (!rules_log_->should_log(spdlog::level::debug)) return;
+    for (const auto& a : alerts) {
+      rules_log_->debug("msg=\"alert to send\" alert={} fingerprint={} resolved={}",
+                        Quoted(a.Name()), alerting::am::FingerprintHex(a.fingerprint()),
+                        a.ends_at_ms != 0 && a.ends_at_ms <= static_cast<int64_t>(NowSeconds() * 1000));
+    }
+  }
+
+  // Creates the rule manager once storage is open and loads the current config's rules.
+  absl::Status StartRules() {
+    absl::MutexLock lock(&reload_mu_);
+    alerting::rules::ManagerOptions ro;
+    ro.query = alerting::rules::EngineQueryFunc(&engine_, db_.get());
+    ro.appendable = db_.get();
+    ro.queryable = db_.get();
+    ro.notify = [this](std::vector<alerting::am::Alert> alerts) { OnAlerts(std::move(alerts)); };
+    ro.external_url = ExternalUrl();
+    ro.resend_delay_ms = flags_.rules_resend_delay_ms;
+    ro.outage_tolerance_ms = flags_.rules_for_outage_tolerance_ms;
+    ro.for_grace_period_ms = flags_.rules_for_grace_period_ms;
+    ro.registry = &registry_;
+    ro.log = rules_log_;
+    PHAROS_ASSIGN_OR_RETURN(auto m, alerting::rules::Manager::Create(std::move(ro)));
+    std::shared_ptr<const config::Config> cfg;
+    {
+      absl::MutexLock cl(&config_mu_);
+      cfg = config_;
+    }
+    PHAROS_ASSIGN_OR_RETURN(alerting::rules::RulesConfig rc, LoadRules(*cfg));
+    PHAROS_RETURN_IF_ERROR(m->Update(rc));
+    rules_ = std::move(m);
+    rules_ready_.store(rules_.get(), std::memory_order_release);
+    return absl::OkStatus();
+  }
+
   absl::Status Reload() {
     absl::MutexLock lock(&reload_mu_);
     absl::StatusOr<config::Config> c =
@@ -256,9 +340,21 @@ class App {
     // Components apply the new config here (scrape manager, rules, router) as they land; each
     // validates before anything is swapped, so a failure leaves the old config running.
     // Before storage is open the scrape manager does not exist yet; StartScraping applies
-    // the config then.
+    // the config then. Rule files are loaded and validated first: a bad rule file fails the
+    // reload like a bad config does, before anything is applied.
+    absl::StatusOr<alerting::rules::RulesConfig> rules = LoadRules(*c);
+    if (!rules.ok()) {
+      reload_ok_.Set(0);
+      return rules.status();
+    }
     if (scrape_) {
       if (absl::Status s = scrape_->ApplyConfig(*c); !s.ok()) {
+        reload_ok_.Set(0);
+        return s;
+      }
+    }
+    if (rules_) {
+      if (absl::Status s = rules_->Update(*rules); !s.ok()) {
         reload_ok_.Set(0);
         return s;
       }
@@ -309,6 +405,10 @@ class App {
     };
     so.storage_ready = [this] { return ready_.load(); };
     api::RegisterStatusApi(router_, so);
+    api::RulesApiOptions rao;
+    rao.manager = [this] { return rules_ready_.load(std::memory_order_acquire); };
+    rao.log = logs_.Get("api");
+    api::RegisterRulesApi(router_, rao);
     api::TargetsApiOptions to;
     to.manager = [this] { return scrape_ready_.load(std::memory_order_acquire); };
     to.log = logs_.Get("api");
@@ -391,6 +491,9 @@ class App {
   std::atomic<storage::DB*> db_ready_{nullptr};
   std::unique_ptr<scrape::ScrapeManager> scrape_;  // set under reload_mu_
   std::atomic<scrape::ScrapeManager*> scrape_ready_{nullptr};
+  LoggerPtr rules_log_ = logs_.Get("rules");
+  std::unique_ptr<alerting::rules::Manager> rules_;  // set under reload_mu_
+  std::atomic<alerting::rules::Manager*> rules_ready_{nullptr};
   boost::asio::io_context main_ctx_;
   std::atomic<bool> ready_{false};
   std::atomic<int64_t> retention_ms_{0};
@@ -415,6 +518,26 @@ int RunServer(const Flags& flags) {
   // from here on so only that set receives them.
   App app(flags);
   return app.Run();
+}
+
+int CheckRulesCommand(const std::vector<std::string>& files) {
+  if (files.empty()) {
+    std::fprintf(stderr, "usage: pharos check rules <file>...\n");
+    return 2;
+  }
+  int rc = 0;
+  for (const auto& f : files) {
+    std::printf("Checking %s\n", f.c_str());
+    auto r = alerting::rules::LoadRuleFile(f);
+    if (!r.ok()) {
+      std::fprintf(stderr, "  FAILED:\n%s\n", std::string(r.status().message()).c_str());
+      std::printf("\n");
+      rc = 1;
+      continue;
+    }
+    std::printf("  SUCCESS: %zu rules found\n\n", r->NumRules());
+  }
+  return rc;
 }
 
 int CheckConfigCommand(const std::vector<std::string>& files) {

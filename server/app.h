@@ -14,4 +14,8 @@ int RunServer(const Flags& flags);
 // `pharos check config FILE...`: validates each file; prints one line per file; exit code.
 int CheckConfigCommand(const std::vector<std::string>& files);
 
+// `pharos check rules FILE...`: validates rule files as `promtool check rules` does
+// ("SUCCESS: N rules found", or "FAILED:" and file:line:col errors; exit code 1).
+int CheckRulesCommand(const std::vector<std::string>& files);
+
 }  // namespace pharos

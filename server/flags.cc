@@ -127,6 +127,16 @@ const std::vector<FlagDef>& Defs() {
       PHAROS_DURATION_FLAG("query.lookback-delta", query_lookback_delta_ms,
                            "How far back an instant selector looks for the latest sample. "
                            "Default: 5m."),
+      PHAROS_DURATION_FLAG("rules.alert.for-outage-tolerance", rules_for_outage_tolerance_ms,
+                           "Max time to tolerate Pharos outage for restoring \"for\" state of "
+                           "alerts. Default: 1h."),
+      PHAROS_DURATION_FLAG("rules.alert.for-grace-period", rules_for_grace_period_ms,
+                           "Minimum duration between alert and restored \"for\" state. This is "
+                           "maintained only for alerts with configured \"for\" time greater "
+                           "than the grace period. Default: 10m."),
+      PHAROS_DURATION_FLAG("rules.alert.resend-delay", rules_resend_delay_ms,
+                           "Minimum amount of time to wait before resending an alert to "
+                           "Alertmanager. Default: 1m."),
       PHAROS_STRING_FLAG("enable-feature", enable_features,
                          "Comma-separated experimental features: promql-experimental-functions, "
                          "promql-delayed-name-removal. Default: none."),

@@ -28,6 +28,9 @@ struct Flags {
   int query_max_concurrency = 20;              // --query.max-concurrency
   int64_t query_max_samples = 50'000'000;      // --query.max-samples
   int64_t query_lookback_delta_ms = 5 * 60 * 1000;  // --query.lookback-delta (5m)
+  int64_t rules_for_outage_tolerance_ms = 3600 * 1000;  // --rules.alert.for-outage-tolerance (1h)
+  int64_t rules_for_grace_period_ms = 600 * 1000;       // --rules.alert.for-grace-period (10m)
+  int64_t rules_resend_delay_ms = 60 * 1000;            // --rules.alert.resend-delay (1m)
   std::string enable_features;                 // --enable-feature: comma-separated
   std::string log_level = "info";           // --log.level: debug, info, warn, error
   std::string log_format = "logfmt";        // --log.format: logfmt, json
