@@ -12,6 +12,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "alerting/am/router.h"
+#include "alerting/clock.h"
+#include "alerting/notify/http_client.h"
 #include "alerting/rules/manager.h"
 #include "alerting/rules/rulefmt.h"
 #include "boost/asio/io_context.hpp"
@@ -24,6 +27,8 @@
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "query/engine/engine.h"
+#include "server/api/alertmanager_api.h"
+#include "server/api/api_util.h"
 #include "server/api/query_api.h"
 #include "server/api/read_api.h"
 #include "server/api/rules_api.h"
@@ -34,6 +39,7 @@
 #include "server/config/config.h"
 #include "server/config/default_rules.h"
 #include "server/http/server.h"
+#include "server/notifier/notifier.h"
 #include "server/process_metrics.h"
 #include "server/scrape/manager.h"
 #include "spdlog/spdlog.h"
@@ -148,6 +154,11 @@ class App {
       server_->Stop();
       return 1;
     }
+    if (absl::Status s = StartAlertmanager(); !s.ok()) {
+      log_->error("msg=\"starting the alertmanager failed\" err={}", Quoted(s.message()));
+      server_->Stop();
+      return 1;
+    }
     if (absl::Status s = StartRules(); !s.ok()) {
       log_->error("msg=\"starting the rule manager failed\" err={}", Quoted(s.message()));
       server_->Stop();
@@ -173,6 +184,13 @@ class App {
       rules_->Stop();
       log_->info("msg=\"rule manager stopped\"");
     }
+    if (am_) {
+      // Retries stop; the notification log keeps what was sent, so nothing is sent twice.
+      am_ready_.store(nullptr, std::memory_order_release);
+      am_->Stop();
+      log_->info("msg=\"alertmanager stopped\"");
+    }
+    notifier_.reset();
     server_->Stop();
     if (db_) {
       if (absl::Status s = db_->Close(); !s.ok()) {
@@ -212,6 +230,7 @@ class App {
     // Explicit flags win over the config file, which wins over flag defaults.
     o.path = flags_.storage_path;
     if (!flags_.IsSet("storage.path") && !cfg->storage.path.empty()) o.path = cfg->storage.path;
+    db_path_ = o.path;
     o.retention_ms = flags_.retention_time_ms;
     if (!flags_.IsSet("storage.retention.time") && cfg->storage.retention_time_ms > 0) {
       o.retention_ms = cfg->storage.retention_time_ms;
@@ -289,15 +308,89 @@ class App {
   }
 
   // The sink of the alerts Pharos's rules fire (firing, re-sent, and resolved), shaped as
-  // Prometheus's notifier sends them. LEAD: connect the built-in router and the external
-  // Alertmanager notifier here.
+  // Prometheus's notifier sends them: to the built-in router, and to the external
+  // Alertmanagers of `alerting.alertmanagers`.
   void OnAlerts(std::vector<alerting::am::Alert> alerts) {
-    if (!rules_log_->should_log(spdlog::level::debug)) return;
-    for (const auto& a : alerts) {
-      rules_log_->debug("msg=\"alert to send\" alert={} fingerprint={} resolved={}",
-                        Quoted(a.Name()), alerting::am::FingerprintHex(a.fingerprint()),
-                        a.ends_at_ms != 0 && a.ends_at_ms <= static_cast<int64_t>(NowSeconds() * 1000));
+    if (rules_log_->should_log(spdlog::level::debug)) {
+      for (const auto& a : alerts) {
+        rules_log_->debug("msg=\"alert to send\" alert={} fingerprint={} resolved={}",
+                          Quoted(a.Name()), alerting::am::FingerprintHex(a.fingerprint()),
+                          a.ends_at_ms != 0 &&
+                              a.ends_at_ms <= static_cast<int64_t>(NowSeconds() * 1000));
+      }
     }
+    if (notifier_) notifier_->Send(alerts);
+    if (alerting::am::Router* r = am_ready_.load(std::memory_order_acquire)) {
+      if (absl::Status s = r->PutAlerts(std::move(alerts)); !s.ok()) {
+        rules_log_->error("msg=\"built-in alertmanager rejected alerts\" err={}",
+                          Quoted(s.message()));
+      }
+    }
+  }
+
+  // The built-in router's config: the config's `alertmanager` section, else one receiver that
+  // sends nowhere (alerts are still kept and shown by /api/v2/alerts).
+  static absl::StatusOr<alerting::am::Config> RouterConfig(const config::Config& cfg) {
+    if (cfg.alertmanager.config) return *cfg.alertmanager.config;
+    return alerting::am::ParseConfig("route:\n  receiver: 'null'\nreceivers:\n  - name: 'null'\n",
+                                     "<default alertmanager config>");
+  }
+
+  std::string ConfigDir() const {
+    return std::filesystem::path(flags_.config_file).parent_path().string();
+  }
+
+  // Opens the built-in Alertmanager (state under <storage.path>/alerting) with the current
+  // config, once storage is open.
+  absl::Status StartAlertmanager() {
+    absl::MutexLock lock(&reload_mu_);
+    std::shared_ptr<const config::Config> cfg;
+    {
+      absl::MutexLock cl(&config_mu_);
+      cfg = config_;
+    }
+    alerting::am::RouterOptions ro;
+    ro.data_dir = (std::filesystem::path(db_path_) / "alerting").string();
+    ro.clock = alerting::SystemClock::Get();
+    ro.registry = &registry_;
+    ro.logs = &logs_;
+    ro.external_url = ExternalUrl();
+    PHAROS_ASSIGN_OR_RETURN(auto r, alerting::am::Router::Open(std::move(ro)));
+    PHAROS_ASSIGN_OR_RETURN(alerting::am::Config amc, RouterConfig(*cfg));
+    PHAROS_RETURN_IF_ERROR(r->ApplyConfig(amc, ConfigDir()));
+    am_ = std::move(r);
+    am_ready_.store(am_.get(), std::memory_order_release);
+    return absl::OkStatus();
+  }
+
+  // POST for the external-Alertmanager notifier, over the receivers' libcurl client.
+  static absl::StatusOr<int> PostToAlertmanager(const std::string& url, const std::string& body,
+                                                const config::HttpClientConfig& http,
+                                                int64_t timeout_ms) {
+    alerting::am::HttpConfig hc;
+    if (http.basic_auth) {
+      hc.basic_auth_username = http.basic_auth->username;
+      hc.basic_auth_password = http.basic_auth->password;
+      hc.basic_auth_password_file = http.basic_auth->password_file;
+    }
+    if (http.authorization) {
+      hc.authorization_type = http.authorization->type;
+      hc.authorization_credentials = http.authorization->credentials;
+      hc.authorization_credentials_file = http.authorization->credentials_file;
+    }
+    hc.tls_ca_file = http.tls_config.ca_file;
+    hc.tls_cert_file = http.tls_config.cert_file;
+    hc.tls_key_file = http.tls_config.key_file;
+    hc.tls_server_name = http.tls_config.server_name;
+    hc.tls_insecure_skip_verify = http.tls_config.insecure_skip_verify;
+    hc.follow_redirects = http.follow_redirects;
+    alerting::notify::HttpRequest req;
+    req.url = url;
+    req.body = body;
+    req.timeout_ms = timeout_ms;
+    PHAROS_ASSIGN_OR_RETURN(alerting::notify::HttpResponse resp,
+                            alerting::notify::HttpPost(req, hc));
+    return resp.status;
   }
 
   // Creates the rule manager once storage is open and loads the current config's rules.
@@ -346,6 +439,20 @@ class App {
     if (!rules.ok()) {
       reload_ok_.Set(0);
       return rules.status();
+    }
+    // The router first: it validates everything (templates, receivers) before swapping, so
+    // a bad alertmanager config fails the reload before anything else changed.
+    if (am_) {
+      absl::StatusOr<alerting::am::Config> amc = RouterConfig(*c);
+      absl::Status s = amc.ok() ? am_->ApplyConfig(*amc, ConfigDir()) : amc.status();
+      if (!s.ok()) {
+        reload_ok_.Set(0);
+        return s;
+      }
+    }
+    if (absl::Status s = notifier_->ApplyConfig(*c); !s.ok()) {
+      reload_ok_.Set(0);
+      return s;
     }
     if (scrape_) {
       if (absl::Status s = scrape_->ApplyConfig(*c); !s.ok()) {
@@ -405,6 +512,26 @@ class App {
     };
     so.storage_ready = [this] { return ready_.load(); };
     api::RegisterStatusApi(router_, so);
+    api::AlertmanagerApiOptions amo;
+    amo.router = [this] { return am_ready_.load(std::memory_order_acquire); };
+    api::RegisterAlertmanagerApi(router_, amo);
+    router_.Handle("/api/v1/alertmanagers", {Method::kGet}, [this](const Request&) {
+      // Prometheus's shape: the external Alertmanagers alerts are sent to.
+      JsonWriter w;
+      w.BeginObject();
+      for (bool active : {true, false}) {
+        w.Key(active ? "activeAlertmanagers" : "droppedAlertmanagers");
+        w.BeginArray();
+        for (const auto& t : active ? notifier_->Active() : notifier_->Dropped()) {
+          w.BeginObject();
+          w.KV("url", t.url);
+          w.EndObject();
+        }
+        w.EndArray();
+      }
+      w.EndObject();
+      return api::SuccessResponse(w.str());
+    });
     api::RulesApiOptions rao;
     rao.manager = [this] { return rules_ready_.load(std::memory_order_acquire); };
     rao.log = logs_.Get("api");
@@ -494,6 +621,11 @@ class App {
   LoggerPtr rules_log_ = logs_.Get("rules");
   std::unique_ptr<alerting::rules::Manager> rules_;  // set under reload_mu_
   std::atomic<alerting::rules::Manager*> rules_ready_{nullptr};
+  std::unique_ptr<alerting::am::Router> am_;  // set under reload_mu_
+  std::atomic<alerting::am::Router*> am_ready_{nullptr};
+  std::unique_ptr<notifier::Notifier> notifier_ = std::make_unique<notifier::Notifier>(
+      notifier::Options{}, &App::PostToAlertmanager, registry_, logs_);
+  std::string db_path_;
   boost::asio::io_context main_ctx_;
   std::atomic<bool> ready_{false};
   std::atomic<int64_t> retention_ms_{0};
@@ -555,6 +687,26 @@ int CheckConfigCommand(const std::vector<std::string>& files) {
     }
     std::printf("SUCCESS: %s is valid (%zu scrape configs, %zu rule files)\n", f.c_str(),
                 c->scrape_configs.size(), c->rule_files.size());
+  }
+  return rc;
+}
+
+int CheckAlertmanagerConfigCommand(const std::vector<std::string>& files) {
+  if (files.empty()) {
+    std::fprintf(stderr, "usage: pharos check alertmanager-config <file>...\n");
+    return 2;
+  }
+  int rc = 0;
+  for (const auto& f : files) {
+    auto c = alerting::am::LoadConfigFile(f);
+    if (!c.ok()) {
+      std::fprintf(stderr, "FAILED: %s\n", std::string(c.status().message()).c_str());
+      rc = 1;
+      continue;
+    }
+    // amtool check-config's summary.
+    std::printf("SUCCESS: %s is valid (%zu receivers, %zu inhibit rules, %zu templates)\n",
+                f.c_str(), c->receivers.size(), c->inhibit_rules.size(), c->templates.size());
   }
   return rc;
 }

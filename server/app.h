@@ -17,5 +17,7 @@ int CheckConfigCommand(const std::vector<std::string>& files);
 // `pharos check rules FILE...`: validates rule files as `promtool check rules` does
 // ("SUCCESS: N rules found", or "FAILED:" and file:line:col errors; exit code 1).
 int CheckRulesCommand(const std::vector<std::string>& files);
+// `pharos check alertmanager-config FILE...`: the built-in router's config format.
+int CheckAlertmanagerConfigCommand(const std::vector<std::string>& files);
 
 }  // namespace pharos

@@ -18,5 +18,8 @@ const BuildInfo& GetBuildInfo();
 // The Prometheus HTTP API version whose behaviour Pharos follows; reported as `version` in
 // /api/v1/status/buildinfo because Grafana gates features on it.
 inline constexpr const char kPrometheusCompatVersion[] = "3.0.0";
+// The Alertmanager version whose API v2 Pharos's built-in router implements (what
+// /api/v2/status reports, so amtool and Grafana pick the right features).
+inline constexpr const char kAlertmanagerCompatVersion[] = "0.25.0";
 
 }  // namespace pharos

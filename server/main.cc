@@ -15,6 +15,9 @@ int main(int argc, char** argv) {
   if (args.size() >= 2 && args[0] == "check" && args[1] == "config") {
     return pharos::CheckConfigCommand({args.begin() + 2, args.end()});
   }
+  if (args.size() >= 2 && args[0] == "check" && args[1] == "alertmanager-config") {
+    return pharos::CheckAlertmanagerConfigCommand({args.begin() + 2, args.end()});
+  }
   if (args.size() >= 2 && args[0] == "check" && args[1] == "rules") {
     return pharos::CheckRulesCommand({args.begin() + 2, args.end()});
   }

@@ -347,7 +347,8 @@ class Api {
         {"uptime", FormatRfc3339MillisMs(r.start_time_ms())},
         {"versionInfo",
          {{"branch", b.branch}, {"buildDate", b.build_date}, {"buildUser", "pharos"},
-          {"goVersion", b.compiler}, {"revision", b.revision}, {"version", b.version}}}};
+          {"goVersion", b.compiler}, {"revision", b.revision},
+          {"version", kAlertmanagerCompatVersion}}}};
     return JsonResponse(200, out);
   }
 

@@ -344,6 +344,9 @@ TEST(TemplateLimits, ParseErrors) {
   EXPECT_EQ(Render("{{"), "PARSE ERROR: template: t:1: unclosed action");
   EXPECT_EQ(Render("a\n{{ .x"), "PARSE ERROR: template: t:2: unclosed action");
   EXPECT_EQ(Render("{{ define \"x\" }}{{ .Status "), "PARSE ERROR: template: t:1: unclosed action");
+  EXPECT_EQ(Render("{{ 1 "), "PARSE ERROR: template: t:1: unclosed action");
+  EXPECT_EQ(Render("{{ .x "), "PARSE ERROR: template: t:1: unclosed action");
+  EXPECT_EQ(Render("{{$v := 1}}{{ $v "), "PARSE ERROR: template: t:1: unclosed action");
   EXPECT_EQ(Render("{{/* x"), "PARSE ERROR: template: t:1: unclosed comment");
   EXPECT_EQ(Render("{{if 1}}"), "PARSE ERROR: template: t:1: unexpected EOF");
   EXPECT_EQ(Render("{{end}}"), "PARSE ERROR: template: t:1: unexpected {{end}}");
