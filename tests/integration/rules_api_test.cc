@@ -153,6 +153,39 @@ TEST(RulesApi, SameShapesAsPrometheus) {
   EXPECT_EQ(diff, "");
 }
 
+// A bad rule file fails /-/reload like a bad config and keeps the running rules; a good one
+// is applied.
+TEST(RulesApi, ReloadKeepsRulesOnError) {
+  TempDir dir;
+  const std::string rules = dir.Write("rules.yml", "groups:\n  - name: a\n    rules:\n"
+                                                   "      - record: r1\n        expr: '1'\n");
+  const std::string cfg = dir.Write("pharos.yml", "rule_files: [rules.yml]\n");
+  PharosProcess pharos(dir.path(), {"--config.file=" + cfg, "--web.enable-lifecycle"});
+  const int port = pharos.WaitForPort();
+  ASSERT_GT(port, 0) << pharos.Log();
+  ASSERT_TRUE(pharos.WaitForLog("ready to receive web requests"));
+  auto names = [&] {
+    json j = json::parse(HttpGet(port, "/api/v1/rules").body, nullptr, false);
+    std::string out;
+    for (auto& g : j["data"]["groups"]) {
+      for (auto& r : g["rules"]) out += g["name"].get<std::string>() + "/" + r["name"].get<std::string>() + " ";
+    }
+    return out;
+  };
+  EXPECT_EQ(names(), "a/r1 ");
+  dir.Write("rules.yml", "groups:\n  - name: a\n    rules:\n      - record: r1\n");
+  auto r = HttpCall(port, "POST", "/-/reload");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_NE(r.body.find("rules.yml:4:9: group \"a\", rule 1, \"r1\": field 'expr' must be set in rule"),
+            std::string::npos) << r.body;
+  EXPECT_EQ(names(), "a/r1 ");
+  EXPECT_NE(HttpGet(port, "/metrics").body.find("pharos_config_last_reload_successful 0"),
+            std::string::npos);
+  dir.Write("rules.yml", "groups:\n  - name: b\n    rules:\n      - alert: A\n        expr: '1'\n");
+  EXPECT_EQ(HttpCall(port, "POST", "/-/reload").status, 200);
+  EXPECT_EQ(names(), "b/A ");
+}
+
 TEST(RulesApi, CheckRulesCommand) {
   TempDir dir;
   const std::string good = dir.Write("good.yml", kRules);
