@@ -268,7 +268,7 @@ std::vector<GroupInfo> Manager::Groups() const {
       ri.alerting = rule->is_alerting();
       ri.name = rule->name();
       ri.query = rule->query();
-      ri.labels = rule->labels();
+      ri.labels = rule->label_pairs();
       ri.status = rule->Status();
       if (ri.alerting) {
         const auto& ar = static_cast<const AlertingRule&>(*rule);

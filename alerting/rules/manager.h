@@ -73,7 +73,7 @@ struct RuleInfo {
   std::string query;
   int64_t for_ms = 0;
   int64_t keep_firing_for_ms = 0;
-  Labels labels;
+  std::vector<std::pair<std::string, std::string>> labels;  // as written, sorted
   Labels annotations;
   AlertState state = AlertState::kInactive;  // alerting rules: highest alert state
   std::vector<ActiveAlert> alerts;           // sorted by labels; includes resolved ones

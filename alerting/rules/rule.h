@@ -98,6 +98,10 @@ class Rule {
   // The expression in canonical form (Prometheus rule.Query().String()).
   const std::string& query() const { return query_; }
   const Labels& labels() const { return labels_; }
+  // The rule's labels as written (incl. group labels and empty values), sorted by name.
+  const std::vector<std::pair<std::string, std::string>>& label_pairs() const {
+    return label_pairs_;
+  }
   const RuleSpec& spec() const { return spec_; }
   virtual bool is_alerting() const = 0;
 

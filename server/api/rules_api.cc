@@ -32,6 +32,12 @@ void WriteLabels(JsonWriter& w, const Labels& ls) {
   w.EndObject();
 }
 
+void WritePairs(JsonWriter& w, const std::vector<std::pair<std::string, std::string>>& ls) {
+  w.BeginObject();
+  for (const auto& [k, v] : ls) w.KV(k, v);
+  w.EndObject();
+}
+
 void WriteAlert(JsonWriter& w, const ActiveAlert& a) {
   w.BeginObject();
   w.Key("labels");
@@ -65,7 +71,7 @@ void WriteRule(JsonWriter& w, const RuleInfo& r) {
     w.Key("keepFiringFor");
     w.Double(static_cast<double>(r.keep_firing_for_ms) / 1000.0);
     w.Key("labels");
-    WriteLabels(w, r.labels);
+    WritePairs(w, r.labels);
     w.Key("annotations");
     WriteLabels(w, r.annotations);
     w.Key("alerts");
@@ -77,7 +83,7 @@ void WriteRule(JsonWriter& w, const RuleInfo& r) {
     w.KV("query", r.query);
     if (!r.labels.empty()) {
       w.Key("labels");
-      WriteLabels(w, r.labels);
+      WritePairs(w, r.labels);
     }
   }
   w.KV("health", alerting::rules::RuleHealthName(r.status.health));

@@ -91,9 +91,9 @@ TEST(RuleFmtTest, RuleValidation) {
                 .find("braces present in the recording rule name"), std::string::npos);
   EXPECT_NE(rule("record: a\n        expr: '1'\n        labels: {__name__: x}\n")
                 .find("invalid label name: __name__"), std::string::npos);
-  EXPECT_NE(rule("alert: a\n        expr: '1'\n        annotations: {s: '{{ $labels.x '}\n")
+  EXPECT_NE(rule("alert: a\n        expr: '1'\n        annotations: {s: '{{ $labels.x'}\n")
                 .find("annotation \"s\": "), std::string::npos);
-  EXPECT_NE(rule("alert: a\n        expr: '1'\n        labels: {s: '{{ $labels.x '}\n")
+  EXPECT_NE(rule("alert: a\n        expr: '1'\n        labels: {s: '{{ $labels.x'}\n")
                 .find("label \"s\": "), std::string::npos);
   EXPECT_EQ(rule("alert: a\n        expr: '1'\n        annotations: {ins-tance: x}\n"), "OK");
   ParseOptions legacy;
