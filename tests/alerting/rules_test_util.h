@@ -95,7 +95,9 @@ class RulesEnv {
     auto m = Manager::Create(std::move(o));
     ASSERT_TRUE(m.ok()) << m.status();
     manager_ = std::move(*m);
-    if (skip_restore) ASSERT_TRUE(manager_->Update({}).ok());
+    if (skip_restore) {
+      ASSERT_TRUE(manager_->Update({}).ok());
+    }
   }
 
   absl::Status Load(const std::vector<std::pair<std::string, std::string>>& files,
