@@ -9,8 +9,15 @@
 #include <regex>
 #include <thread>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "prometheus/remote.pb.h"
+#include "snappy.h"
+#include "tests/alerting/notify_process.h"
 #include "tests/integration/test_util.h"
 
 namespace pharos::testing {
@@ -279,6 +286,195 @@ TEST(AlertingIntegration, RestartNeitherResendsNorDrops) {
   ASSERT_EQ(PostAlerts(pharos->port(), other).status, 200);  // the sender re-sends
   ASSERT_TRUE(hook.WaitForRequests(2, std::chrono::seconds(10))) << pharos->Log();
   EXPECT_EQ(json::parse(hook.Requests()[1].body)["commonLabels"]["alertname"], "HighLatency");
+}
+
+// A remote-write 1.0 body with one sample per series.
+std::string WriteBody(const std::vector<std::pair<std::vector<std::pair<std::string, std::string>>,
+                                                  std::pair<int64_t, double>>>& samples) {
+  prometheus::WriteRequest req;
+  for (const auto& [labels, sample] : samples) {
+    auto* ts = req.add_timeseries();
+    for (const auto& [n, v] : labels) {
+      auto* l = ts->add_labels();
+      l->set_name(n);
+      l->set_value(v);
+    }
+    auto* smp = ts->add_samples();
+    smp->set_timestamp(sample.first);
+    smp->set_value(sample.second);
+  }
+  std::string raw, out;
+  req.SerializeToString(&raw);
+  snappy::Compress(raw.data(), raw.size(), &out);
+  return out;
+}
+
+HttpResult RemoteWrite(int port, const std::string& body) {
+  return HttpCall(port, "POST", "/api/v1/write", body,
+                  {{"Content-Type", "application/x-protobuf"},
+                   {"Content-Encoding", "snappy"},
+                   {"X-Prometheus-Remote-Write-Version", "0.1.0"}});
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The shipped CPU rule (deploy/rules/node.yml), with `for` and the evaluation interval made
+// short for the test; everything else as shipped.
+std::string ShortCpuRules() {
+  std::string rules = ReadFile(std::string(PHAROS_SOURCE_DIR) + "/deploy/rules/node.yml");
+  const std::string name = "  - name: node\n";
+  size_t g = rules.find(name);
+  if (g == std::string::npos) return "";
+  rules.insert(g + name.size(), "    interval: 1s\n");
+  size_t cpu = rules.find("alert: HostHighCpuUsage");
+  size_t f = rules.find("for: 5m", cpu);
+  if (cpu == std::string::npos || f == std::string::npos) return "";
+  rules.replace(f, 7, "for: 3s");
+  return rules;
+}
+
+// End to end: series pushed by remote write breach the shipped CPU rule; a PagerDuty Events
+// API v2 trigger arrives at the local "PagerDuty", then a resolve after recovery. Also prints
+// the time from the firing evaluation to the request leaving Pharos.
+TEST(AlertingIntegration, CpuRuleToPagerDutyAndBack) {
+  TempDir dir;
+  CaptureServer pd;
+  pd.Plan({{.status = 202, .body = R"({"status":"success","dedup_key":"x"})"},
+           {.status = 202, .body = R"({"status":"success","dedup_key":"x"})"}});
+  const std::string rules = ShortCpuRules();
+  ASSERT_FALSE(rules.empty()) << "deploy/rules/node.yml changed shape";
+  dir.Write("node.yml", rules);
+  auto pharos = StartPharos(
+      dir, "global: {evaluation_interval: 1s, external_labels: {cluster: eu1}}\n"
+           "scrape_configs: []\n"
+           "rule_files: [node.yml]\n"
+           "alertmanager:\n"
+           "  config:\n"
+           "    route:\n"
+           "      receiver: slack-null\n"
+           "      group_by: [alertname, instance]\n"
+           "      group_wait: 0s\n"
+           "      group_interval: 1s\n"
+           "      routes:\n"
+           "        - matchers: [severity=~\"warning|critical\"]\n"
+           "          receiver: oncall\n"
+           "    receivers:\n"
+           "      - name: slack-null\n"
+           "      - name: oncall\n"
+           "        pagerduty_configs:\n"
+           "          - routing_key: 0123456789abcdef0123456789abcdef\n"
+           "            url: http://127.0.0.1:" + Port(pd.port()) + "/v2/enqueue\n",
+      {"--storage.retention.time=1d"});
+  const int port = pharos->port();
+  // 90% busy: idle grows by 0.1 s per second over the last minute.
+  const int64_t now = NowMs();
+  std::vector<std::pair<std::vector<std::pair<std::string, std::string>>, std::pair<int64_t, double>>> s;
+  const std::vector<std::pair<std::string, std::string>> idle = {
+      {"__name__", "node_cpu_seconds_total"}, {"cpu", "0"}, {"instance", "h1:9100"},
+      {"job", "node"}, {"mode", "idle"}};
+  for (int i = 60; i >= 0; i -= 5) {
+    s.push_back({idle, {now - i * 1000, 1000 + 0.1 * (60 - i)}});
+  }
+  for (const auto& one : s) ASSERT_EQ(RemoteWrite(port, WriteBody({one})).status, 204);
+
+  ASSERT_TRUE(pd.WaitForRequests(1, std::chrono::seconds(30))) << pharos->Log();
+  const int64_t arrived = NowMs();
+  json trigger = json::parse(pd.Requests()[0].body);
+  EXPECT_EQ(pd.Requests()[0].target, "/v2/enqueue");
+  EXPECT_EQ(trigger["routing_key"], "0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(trigger["event_action"], "trigger");
+  const std::string dedup = trigger["dedup_key"];
+  EXPECT_TRUE(std::regex_match(dedup, std::regex("[0-9a-f]{64}"))) << dedup;
+  EXPECT_EQ(trigger["payload"]["severity"], "warning");
+  EXPECT_THAT(trigger["payload"]["summary"].get<std::string>(), HasSubstr("HostHighCpuUsage"));
+  EXPECT_THAT(trigger["payload"]["summary"].get<std::string>(), HasSubstr("h1:9100"));
+  EXPECT_FALSE(trigger["payload"]["source"].get<std::string>().empty());
+  EXPECT_THAT(trigger["payload"]["custom_details"]["firing"].get<std::string>(),
+              HasSubstr("High CPU usage on h1:9100"));
+
+  // When the rule went firing: the first raw ALERTS{alertstate="firing"} sample (a range
+  // selector in an instant query returns the stored samples with their own timestamps).
+  auto q = HttpGet(port, "/api/v1/query?query=" +
+                             UrlEncode("ALERTS{alertname=\"HostHighCpuUsage\",alertstate=\"firing\"}[2m]") +
+                             "&time=" + std::to_string(arrived / 1000 + 1));
+  json qr = json::parse(q.body);
+  ASSERT_EQ(qr["data"]["result"].size(), 1u) << q.body;
+  const double fired_s = qr["data"]["result"][0]["values"][0][0].get<double>();
+  std::printf("[ latency  ] firing evaluation -> PagerDuty request received: %.0f ms\n",
+              static_cast<double>(arrived) - fired_s * 1000);
+  // The router holds the alert with the external labels it was sent with.
+  json held = json::parse(HttpGet(port, "/api/v2/alerts").body);
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held[0]["labels"]["cluster"], "eu1");
+  EXPECT_EQ(held[0]["labels"]["instance"], "h1:9100");
+
+  // Recovery: idle jumps (the 5m rate is far above 0.2), the rule resolves, PagerDuty gets a
+  // resolve for the same dedup_key.
+  ASSERT_EQ(RemoteWrite(port, WriteBody({{idle, {NowMs(), 5000}}})).status, 204);
+  ASSERT_TRUE(pd.WaitForRequests(2, std::chrono::seconds(30))) << pharos->Log();
+  json resolve = json::parse(pd.Requests()[1].body);
+  EXPECT_EQ(resolve["event_action"], "resolve");
+  EXPECT_EQ(resolve["dedup_key"], dedup);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ(pd.Requests().size(), 2u);
+}
+
+// Email through a real SMTP server (aiosmtpd), routed by severity.
+TEST(AlertingIntegration, CriticalAlertEmailedOverSmtp) {
+  namespace nt = pharos::alerting::notify::testing;
+  if (!nt::HaveAiosmtpd()) GTEST_SKIP() << "python3-aiosmtpd not installed";
+  TempDir dir;
+  const std::string out = dir.path() + "/mail";
+  std::filesystem::create_directories(out);
+  nt::HelperProcess smtp({"/usr/bin/python3", nt::TestDataDir() + "/smtp_server.py", "--out", out,
+                          "--mode", "plain", "--auth", "pharos:s3cret"},
+                         dir.path() + "/smtp.log");
+  const int smtp_port = smtp.WaitReady();
+  ASSERT_GT(smtp_port, 0) << ReadFile(dir.path() + "/smtp.log");
+  auto pharos = StartPharos(
+      dir, "scrape_configs: []\n"
+           "alertmanager:\n"
+           "  config:\n"
+           "    global:\n"
+           "      smtp_smarthost: 127.0.0.1:" + Port(smtp_port) + "\n"
+           "      smtp_from: pharos@example.com\n"
+           "      smtp_auth_username: pharos\n"
+           "      smtp_auth_password: s3cret\n"
+           "      smtp_require_tls: false\n"
+           "    route:\n"
+           "      receiver: nobody\n"
+           "      group_wait: 0s\n"
+           "      routes: [{matchers: ['severity=\"critical\"'], receiver: dba}]\n"
+           "    receivers:\n"
+           "      - name: nobody\n"
+           "      - name: dba\n"
+           "        email_configs: [{to: 'dba@example.com, oncall@example.com'}]\n");
+  ASSERT_EQ(PostAlerts(pharos->port(),
+                       R"([{"labels":{"alertname":"DatabaseDown","severity":"critical","instance":"pg1:9187"},)"
+                       R"("annotations":{"summary":"PostgreSQL on pg1 is down"}}])")
+                .status,
+            200);
+  ASSERT_TRUE(nt::WaitForFile(out + "/1.json", std::chrono::seconds(20))) << pharos->Log();
+  json mail = json::parse(ReadFile(out + "/1.json"));
+  EXPECT_EQ(mail["mail_from"], "pharos@example.com");
+  EXPECT_EQ(mail["rcpt_tos"], json({"dba@example.com", "oncall@example.com"}));
+  EXPECT_EQ(mail["auth_login"], "pharos");
+  const std::string data = mail["data"];
+  EXPECT_THAT(data, HasSubstr("Subject: [FIRING:1] DatabaseDown"));
+  EXPECT_THAT(data, HasSubstr("multipart/alternative"));
+  EXPECT_THAT(data, HasSubstr("text/html"));
+  EXPECT_THAT(data, HasSubstr("PostgreSQL on pg1 is down"));
 }
 
 }  // namespace
