@@ -165,6 +165,7 @@ void Dispatcher::Schedule(Group* g, int64_t at) {
   timers_.erase({g->next_flush_ms, g});
   g->next_flush_ms = at;
   timers_.insert({at, g});
+  wake_ = true;  // the loop may be sleeping towards a later deadline
 }
 
 void Dispatcher::DeleteGroup(Group* g) {
@@ -190,6 +191,7 @@ void Dispatcher::Ingest(const Alert& alert) {
       g->labels = std::move(gl);
       g->next_flush_ms = now + ro.group_wait_ms;
       timers_.insert({g->next_flush_ms, g.get()});
+      wake_ = true;
       it = groups_.emplace(id, std::move(g)).first;
       if (groups_gauge_) groups_gauge_->Add(1);
     }
@@ -283,6 +285,7 @@ void Dispatcher::Finish(Group* g, const FlushRequest& req, bool ok) {
 void Dispatcher::Loop() {
   absl::MutexLock l(&mu_);
   while (!stopping_) {
+    wake_ = false;
     const int64_t now = opts_.clock->NowMs();
     std::optional<int64_t> next;
     for (const auto& [at, g] : timers_) {
@@ -297,10 +300,12 @@ void Dispatcher::Loop() {
       mu_.Lock();
       continue;
     }
-    // Woken early by Ingest scheduling an earlier flush or by Stop; otherwise re-check at least
-    // every second (a flush finishing makes its group eligible again).
+    // Woken early when a flush is scheduled (new group, earlier deadline) or by Stop;
+    // otherwise re-check at least every second (a flush finishing makes its group eligible
+    // again).
     int64_t wait = next ? std::min<int64_t>(*next - now, 1000) : 1000;
-    mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(wait));
+    auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || wake_; };
+    mu_.AwaitWithTimeout(absl::Condition(&woken), absl::Milliseconds(wait));
   }
 }
 

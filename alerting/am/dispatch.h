@@ -126,6 +126,7 @@ class Dispatcher {
   std::set<std::pair<int64_t, Group*>> timers_ ABSL_GUARDED_BY(mu_);
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool wake_ ABSL_GUARDED_BY(mu_) = false;  // a timer was (re)scheduled: the loop re-checks
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   int subscription_ = 0;
   std::unique_ptr<internal::WorkerPool> pool_;
