@@ -430,6 +430,47 @@ TEST(AlertingIntegration, CpuRuleToPagerDutyAndBack) {
   EXPECT_EQ(pd.Requests().size(), 2u);
 }
 
+// Pharos's rules also notify external Alertmanagers (`alerting.alertmanagers`), here a real
+// Alertmanager 0.25, as Prometheus's notifier does.
+TEST(AlertingIntegration, RulesNotifyExternalAlertmanager) {
+  const std::string am = "/usr/bin/prometheus-alertmanager";
+  if (access(am.c_str(), X_OK) != 0) GTEST_SKIP() << "prometheus-alertmanager not installed";
+  TempDir dir;
+  const int am_port = FreePort();
+  std::string am_cfg = dir.Write("am.yml", "route: {receiver: r}\nreceivers: [{name: r}]\n");
+  std::string cmd = am + " --config.file=" + am_cfg + " --storage.path=" + dir.path() +
+                    "/am --web.listen-address=127.0.0.1:" + Port(am_port) +
+                    " --cluster.listen-address= > " + dir.path() + "/am.log 2>&1 & echo $! > " +
+                    dir.path() + "/am.pid";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  dir.Write("rules.yml",
+            "groups:\n  - name: g\n    interval: 1s\n    rules:\n"
+            "      - alert: PharosRuleFiring\n        expr: vector(1)\n"
+            "        labels: {severity: info}\n");
+  auto pharos = StartPharos(dir,
+                            "global: {evaluation_interval: 1s, external_labels: {replica: a}}\n"
+                            "scrape_configs: []\nrule_files: [rules.yml]\n"
+                            "alerting:\n  alertmanagers:\n"
+                            "    - static_configs: [{targets: ['127.0.0.1:" + Port(am_port) + "']}]\n");
+  json alerts;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto r = HttpGet(am_port, "/api/v2/alerts");
+    if (r.status == 200) {
+      alerts = json::parse(r.body);
+      if (!alerts.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  auto am_list = HttpGet(pharos->port(), "/api/v1/alertmanagers");
+  (void)std::system(("kill $(cat " + dir.path() + "/am.pid) 2>/dev/null").c_str());
+  ASSERT_EQ(alerts.size(), 1u) << pharos->Log() << ReadFile(dir.path() + "/am.log");
+  EXPECT_EQ(alerts[0]["labels"]["alertname"], "PharosRuleFiring");
+  EXPECT_EQ(alerts[0]["labels"]["replica"], "a");
+  EXPECT_THAT(alerts[0]["generatorURL"].get<std::string>(), HasSubstr("/graph?g0.expr=vector%281%29"));
+  EXPECT_THAT(am_list.body, HasSubstr("http://127.0.0.1:" + Port(am_port) + "/api/v2/alerts"));
+}
+
 // Email through a real SMTP server (aiosmtpd), routed by severity.
 TEST(AlertingIntegration, CriticalAlertEmailedOverSmtp) {
   namespace nt = pharos::alerting::notify::testing;
