@@ -7,44 +7,15 @@
 #include "alerting/am/mute.h"
 #include "alerting/clock.h"
 #include "common/metrics.h"
+#include "storage/labels/labels.h"
 
 namespace pharos::alerting::am {
 namespace {
 
-bool ValidLabelName(const std::string& n) {
-  if (n.empty()) return false;
-  for (size_t i = 0; i < n.size(); ++i) {
-    char c = n[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-              (i > 0 && c >= '0' && c <= '9');
-    if (!ok) return false;
-  }
-  return true;
-}
-
-bool ValidUtf8(const std::string& s) {
-  size_t i = 0;
-  const size_t n = s.size();
-  while (i < n) {
-    const unsigned char c = s[i];
-    const int extra = c < 0x80             ? 0
-                      : (c & 0xE0) == 0xC0 ? 1
-                      : (c & 0xF0) == 0xE0 ? 2
-                      : (c & 0xF8) == 0xF0 ? 3
-                                           : -1;
-    if (extra < 0 || i + extra >= n + (extra == 0 ? 1 : 0)) return false;
-    for (int k = 1; k <= extra; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    }
-    i += extra + 1;
-  }
-  return true;
-}
-
 absl::Status ValidateLabels(const LabelSet& ls) {
   for (const auto& [n, v] : ls) {
-    if (!ValidLabelName(n)) return absl::InvalidArgumentError(absl::StrCat("invalid name \"", n, "\""));
-    if (!ValidUtf8(v)) return absl::InvalidArgumentError(absl::StrCat("invalid value for \"", n, "\""));
+    if (!IsValidLegacyLabelName(n)) return absl::InvalidArgumentError(absl::StrCat("invalid name \"", n, "\""));
+    if (!IsValidUtf8(v)) return absl::InvalidArgumentError(absl::StrCat("invalid value for \"", n, "\""));
   }
   return absl::OkStatus();
 }

@@ -7,24 +7,13 @@
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "common/units.h"
+#include "storage/labels/labels.h"
 
 namespace pharos::alerting::am {
 
 namespace {
 
 using nlohmann::json;
-
-// Alertmanager 0.25 validates label names with the classic pattern.
-bool IsValidLabelName(std::string_view s) {
-  if (s.empty()) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-              (i > 0 && c >= '0' && c <= '9');
-    if (!ok) return false;
-  }
-  return true;
-}
 
 absl::Status DecodeLabelSet(const json& j, std::string_view what, LabelSet* out) {
   if (j.is_null()) return absl::OkStatus();
@@ -69,7 +58,7 @@ absl::Status DecodeAlert(const json& a, int64_t now_ms, Alert* out) {
   PHAROS_RETURN_IF_ERROR(DecodeTime(a, "endsAt", &out->ends_at_ms));
   if (out->labels.empty()) return absl::InvalidArgumentError("at least one label pair required");
   for (const auto& [k, v] : out->labels) {
-    if (!IsValidLabelName(k)) {
+    if (!IsValidLegacyLabelName(k)) {
       return absl::InvalidArgumentError(absl::StrCat("invalid label set: invalid name \"", k, "\""));
     }
     if (v.empty()) {
@@ -77,7 +66,7 @@ absl::Status DecodeAlert(const json& a, int64_t now_ms, Alert* out) {
     }
   }
   for (const auto& [k, v] : out->annotations) {
-    if (!IsValidLabelName(k)) {
+    if (!IsValidLegacyLabelName(k)) {
       return absl::InvalidArgumentError(absl::StrCat("invalid annotations: invalid name \"", k, "\""));
     }
   }

@@ -21,6 +21,7 @@
 #include "alerting/am/digest_schedule.h"
 #include "alerting/am/internal/matchers.h"
 #include "common/status_macros.h"
+#include "storage/labels/labels.h"
 #include "common/strings.h"
 #include "common/yaml_decoder.h"
 #include "yaml-cpp/yaml.h"
@@ -29,7 +30,6 @@ namespace pharos::alerting::am {
 namespace {
 
 using internal::GoQuote;
-using internal::IsLabelName;
 using yaml::Decoder;
 using Fields = std::map<std::string, Decoder::FieldFn>;
 
@@ -345,7 +345,7 @@ absl::Status Parser::DecodeMatchMap(const YAML::Node& n, absl::string_view key, 
     std::string name, value;
     if (!kv.first.IsScalar()) return d_.Err(kv.first, absl::StrCat("bad key in ", key));
     PHAROS_RETURN_IF_ERROR(d_.ScalarText(kv.first, &name));
-    if (!IsLabelName(name)) {
+    if (!IsValidLegacyLabelName(name)) {
       return d_.Err(kv.first, absl::StrCat("invalid label name ", GoQuote(name)));
     }
     if (regex && kv.second.IsNull()) {
@@ -411,7 +411,7 @@ absl::Status Parser::DecodeRoute(const YAML::Node& n, Route* r) {
       r->group_by_all = true;
       continue;
     }
-    if (!IsLabelName(l)) {
+    if (!IsValidLegacyLabelName(l)) {
       return d_.Err(n, absl::StrCat("invalid label name ", GoQuote(l), " in group_by list"));
     }
     r->group_by.push_back(l);
@@ -461,7 +461,7 @@ absl::Status Parser::DecodeInhibit(const YAML::Node& n, InhibitRule* r) const {
       {"equal", [&](const YAML::Node& v) { return d_.StringList(v, "equal", &r->equal); }},
   }));
   for (const std::string& l : r->equal) {
-    if (!IsLabelName(l)) {
+    if (!IsValidLegacyLabelName(l)) {
       return d_.Err(n, absl::StrCat(GoQuote(l), " is not a valid label name"));
     }
   }

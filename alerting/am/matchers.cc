@@ -10,20 +10,10 @@
 #include "alerting/am/internal/matchers.h"
 #include "common/strings.h"
 #include "common/yaml_decoder.h"
+#include "storage/labels/labels.h"
 
 namespace pharos::alerting::am {
 namespace internal {
-
-bool IsLabelName(std::string_view s) {
-  if (s.empty()) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-              (i > 0 && c >= '0' && c <= '9');
-    if (!ok) return false;
-  }
-  return true;
-}
 
 std::string GoQuote(std::string_view s) {
   std::string out = "\"";

@@ -7,6 +7,7 @@
 #include "alerting/am/internal/matchers.h"
 #include "alerting/am/route.h"
 #include "common/status_macros.h"
+#include "storage/labels/labels.h"
 #include "common/strings.h"
 #include "nlohmann/json.hpp"
 
@@ -26,7 +27,7 @@ absl::Status Validate(const Silence& s) {
   bool all_match_empty = true;
   for (size_t i = 0; i < s.matchers.size(); ++i) {
     const Matcher& m = s.matchers[i];
-    if (!internal::IsLabelName(m.name())) {
+    if (!IsValidLegacyLabelName(m.name())) {
       return absl::InvalidArgumentError(absl::StrCat("invalid label matcher ", i,
                                                      ": invalid label name ",
                                                      internal::GoQuote(m.name())));

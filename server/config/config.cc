@@ -17,6 +17,7 @@
 #include "common/units.h"
 #include "common/yaml_decoder.h"
 #include "re2/re2.h"
+#include "storage/labels/labels.h"
 #include "yaml-cpp/yaml.h"
 
 namespace pharos::config {
@@ -27,17 +28,6 @@ namespace {
 
 using yaml::Decoder;
 using yaml::IsValidUtf8;
-
-bool IsLegacyLabelName(absl::string_view s) {
-  if (s.empty()) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-              (i > 0 && c >= '0' && c <= '9');
-    if (!ok) return false;
-  }
-  return true;
-}
 
 absl::Status DecodeRelabel(const Decoder& d, const YAML::Node& n, RelabelConfig* r) {
   PHAROS_RETURN_IF_ERROR(d.Map(n, "relabel config", {
@@ -72,7 +62,7 @@ absl::Status DecodeRelabel(const Decoder& d, const YAML::Node& n, RelabelConfig*
                                  " action requires 'target_label' value"));
   }
   if ((a == "lowercase" || a == "uppercase" || a == "hashmod") &&
-      !IsLegacyLabelName(r->target_label)) {
+      !IsValidLegacyLabelName(r->target_label)) {
     return d.Err(n, absl::StrCat("\"", r->target_label, "\" is invalid 'target_label' for ", a,
                                  " action"));
   }

@@ -12,8 +12,6 @@ namespace pharos::alerting::am::internal {
 void SortMatchers(Matchers* ms);
 // Alertmanager's labels.Matchers.String(): `{a="b",c=~"d"}`.
 std::string MatchersString(const Matchers& ms);
-// Whether `s` is a classic Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*).
-bool IsLabelName(std::string_view s);
 // Go's %q for a string, as Alertmanager's error messages print names and values.
 std::string GoQuote(std::string_view s);
 

@@ -9,6 +9,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "common/metrics.h"
+#include "common/utf8.h"
 
 namespace pharos::alerting::tmpl::internal {
 namespace {
@@ -42,25 +43,6 @@ void Pad(std::string* out, std::string_view s, const Flags& f) {
   } else {
     WritePadding(out, padding, f.zero);
     out->append(s);
-  }
-}
-
-void AppendRune(std::string* out, uint32_t r) {
-  if (r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF)) r = 0xFFFD;
-  if (r < 0x80) {
-    out->push_back(static_cast<char>(r));
-  } else if (r < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (r >> 6)));
-    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
-  } else if (r < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (r >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (r >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((r >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
   }
 }
 
@@ -117,7 +99,7 @@ void AppendEscapedRune(std::string* out, uint32_t r, char quote, bool ascii_only
     return;
   }
   if (ascii_only ? (r < 0x80 && IsPrint(r)) : IsPrint(r)) {
-    AppendRune(out, r);
+    AppendUtf8(out, r);
     return;
   }
   switch (r) {
@@ -373,7 +355,7 @@ void PrintArg(std::string* out, const Value& v, char verb, const Flags& f, int d
 
 void BadVerb(std::string* out, const Value& v, char verb, const Flags& f, int depth) {
   out->append("%!");
-  AppendRune(out, static_cast<unsigned char>(verb));
+  AppendUtf8(out, static_cast<unsigned char>(verb));
   out->push_back('(');
   if (v.is_nil()) {
     out->append("<nil>");
@@ -454,7 +436,7 @@ void PrintArg(std::string* out, const Value& v, char verb, const Flags& f, int d
         case 'X': FmtInteger(out, u, i < 0, 16, verb, kUpper, f); return;
         case 'c': {
           std::string s;
-          AppendRune(&s, (i < 0 || i > 0x10FFFF) ? 0xFFFD : static_cast<uint32_t>(i));
+          AppendUtf8(&s, (i < 0 || i > 0x10FFFF) ? 0xFFFD : static_cast<uint32_t>(i));
           Pad(out, s, f);
           return;
         }
@@ -467,7 +449,7 @@ void PrintArg(std::string* out, const Value& v, char verb, const Flags& f, int d
           std::string s = buf;
           if (f.sharp && i >= 0 && i <= 0x10FFFF && IsPrint(static_cast<uint32_t>(i))) {
             s += " '";
-            AppendRune(&s, static_cast<uint32_t>(i));
+            AppendUtf8(&s, static_cast<uint32_t>(i));
             s += "'";
           }
           Flags g = f;
@@ -678,7 +660,7 @@ std::string Sprintf(std::string_view format, std::span<const Value> args) {
     }
     if (argn >= args.size()) {
       out.append("%!");
-      AppendRune(&out, verb);
+      AppendUtf8(&out, verb);
       out.append("(MISSING)");
       continue;
     }

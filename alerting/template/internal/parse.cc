@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "alerting/template/internal/gofmt.h"
 #include "common/strings.h"
+#include "common/utf8.h"
 
 namespace pharos::alerting::tmpl::internal {
 namespace {
@@ -370,24 +371,6 @@ bool HexVal(char c, int* v) {
   else if (c >= 'A' && c <= 'F') *v = c - 'A' + 10;
   else return false;
   return true;
-}
-
-void AppendUtf8(std::string* out, uint32_t r) {
-  if (r < 0x80) {
-    out->push_back(static_cast<char>(r));
-  } else if (r < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (r >> 6)));
-    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
-  } else if (r < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (r >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (r >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((r >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
-  }
 }
 
 // strconv.UnquoteChar for the escape at s[*i] (just after the backslash); appends to out.
