@@ -138,34 +138,10 @@ bool ValidMetricName(std::string_view name, bool legacy) {
   return legacy ? IsValidLegacyMetricName(name) : IsValidUtf8(name);
 }
 
-// Prometheus's template function names, stubbed: validation only parses (Go's parser needs
-// to know which identifiers are functions), it never executes.
-const tmpl::FuncMap& PrometheusFuncStubs() {
-  static const auto* kFuncs = [] {
-    auto* m = new tmpl::FuncMap;
-    for (const char* name :
-         {"humanize", "humanize1024", "humanizeDuration", "humanizePercentage",
-          "humanizeTimestamp", "query", "first", "value", "label", "strvalue", "sortByLabel",
-          "title", "toUpper", "toLower", "reReplaceAll", "match", "args", "safeHtml",
-          "graphLink", "tableLink", "pathPrefix", "externalURL", "parseDuration", "stripPort",
-          "stripDomain", "toTime", "toDuration", "now"}) {
-      (*m)[name] = [](std::span<const tmpl::Value>) -> absl::StatusOr<tmpl::Value> {
-        return tmpl::Value();
-      };
-    }
-    return m;
-  }();
-  return *kFuncs;
-}
-
-// rulefmt's testTemplateParsing: the text must parse with the variables Prometheus defines.
+// rulefmt's testTemplateParsing: the text must parse with the variables and functions
+// Prometheus defines.
 absl::Status ParseTemplate(const std::string& alert, const std::string& text) {
-  static constexpr std::string_view kDefs =
-      "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}"
-      "{{$externalURL := .ExternalURL}}{{$value := .Value}}";
-  std::string full = absl::StrCat(Av(kDefs), text);
-  auto t = tmpl::Template::Parse(absl::StrCat("__alert_", alert), full, PrometheusFuncStubs());
-  return t.status();
+  return tmpl::ParseRuleTemplate(absl::StrCat("__alert_", alert), text);
 }
 
 class FileParser {

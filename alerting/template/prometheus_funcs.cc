@@ -392,15 +392,27 @@ FuncMap PrometheusFuncs(const RuleTemplateData& data, const QueryFunc& query) {
 
 }  // namespace internal
 
-absl::StatusOr<std::string> ExpandRuleTemplate(std::string_view name, std::string_view text,
-                                               const RuleTemplateData& data,
-                                               const QueryFunc& query) {
-  // Prometheus prepends these definitions (on the same line) to every label and annotation.
+namespace {
+
+// Prometheus prepends these definitions (on the same line) to every label and annotation.
+std::string WithRuleDefs(std::string_view text) {
   static constexpr std::string_view kDefs =
       "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}"
       "{{$externalURL := .ExternalURL}}{{$value := .Value}}";
-  std::string full = absl::StrCat(Av(kDefs), Av(text));
-  auto tmpl = Template::Parse(name, full, internal::PrometheusFuncs(data, query));
+  return absl::StrCat(Av(kDefs), Av(text));
+}
+
+}  // namespace
+
+absl::Status ParseRuleTemplate(std::string_view name, std::string_view text) {
+  return Template::Parse(name, WithRuleDefs(text), internal::PrometheusFuncs({}, nullptr))
+      .status();
+}
+
+absl::StatusOr<std::string> ExpandRuleTemplate(std::string_view name, std::string_view text,
+                                               const RuleTemplateData& data,
+                                               const QueryFunc& query) {
+  auto tmpl = Template::Parse(name, WithRuleDefs(text), internal::PrometheusFuncs(data, query));
   if (!tmpl.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("error parsing template ", Av(name), ": ", tmpl.status().message()));

@@ -142,6 +142,10 @@ absl::StatusOr<std::string> ExpandRuleTemplate(std::string_view name, std::strin
                                                const RuleTemplateData& data,
                                                const QueryFunc& query);
 
+// Parses a label or annotation template as ExpandRuleTemplate would (same variables and
+// functions) without executing it: rule-file validation (Prometheus's testTemplateParsing).
+absl::Status ParseRuleTemplate(std::string_view name, std::string_view text);
+
 // Alertmanager's function set (toUpper, toLower, title, trimSpace, join, match, safeHtml,
 // safeUrl, urlUnescape, reReplaceAll, stringSlice, date, tz, since, humanizeDuration).
 FuncMap AlertmanagerFuncs();

@@ -212,6 +212,15 @@ absl::StatusOr<std::vector<QuerySample>> FakeQuery(std::string_view expr) {
   return absl::InvalidArgumentError("bad query");
 }
 
+TEST(PrometheusFuncs, ParseRuleTemplateKnowsTheFunctionsAndVariables) {
+  EXPECT_TRUE(ParseRuleTemplate("a", "{{ $value | humanizePercentage }} {{ $labels.x }}").ok());
+  EXPECT_TRUE(ParseRuleTemplate("a", "{{ with query \"up\" }}{{ . | first | value }}{{ end }}").ok());
+  absl::Status s = ParseRuleTemplate("a", "{{ $value | nosuchfunc }}");
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("nosuchfunc"), std::string::npos) << s;
+  EXPECT_FALSE(ParseRuleTemplate("a", "{{ $undefined }}").ok());
+}
+
 TEST(PrometheusFuncs, MatchesPromtool) {
   RuleTemplateData data;
   data.value = 1234.5678;
