@@ -46,6 +46,9 @@ constexpr uint64_t kNoSegment = std::numeric_limits<uint64_t>::max();
 constexpr uint64_t kOpenChunkSeq = std::numeric_limits<uint64_t>::max() - 1;
 constexpr uint64_t kOooSeq = std::numeric_limits<uint64_t>::max();
 constexpr int kStripes = 64;
+// Retention forgets an empty series only when no appender has used it for this long (see
+// MemSeries::last_used_ms).
+constexpr int64_t kSeriesRemovalGraceMs = 5 * 60 * 1000;
 
 int64_t SystemNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -68,6 +71,10 @@ struct MemSeries {
   const Labels labels;
   std::atomic<bool> wal_logged{false};  // a record with its labels is in the WAL or RocksDB
   std::atomic<bool> persisted{false};   // its labels are in RocksDB
+  // When an appender last looked the series up (DB clock, ms); set under the lookup's stripe
+  // lock. Retention does not forget a series used within kSeriesRemovalGraceMs, so a sample
+  // an appender has buffered for it is never committed into a forgotten series.
+  std::atomic<int64_t> last_used_ms{0};
 
   absl::Mutex mu;
   chunkenc::XorAppender open ABSL_GUARDED_BY(mu);
@@ -323,11 +330,14 @@ class DB::Impl {
     absl::flat_hash_map<uint64_t, std::vector<MemSeries*>> by_hash ABSL_GUARDED_BY(mu);
   };
 
-  MemSeries* GetByRef(SeriesRef ref) {
+  // `now_ms` >= 0 marks the series used (appenders); readers pass nothing.
+  MemSeries* GetByRef(SeriesRef ref, int64_t now_ms = -1) {
     RefStripe& st = refs_[ref % kStripes];
     absl::MutexLock lock(&st.mu);
     auto it = st.by_ref.find(ref);
-    return it == st.by_ref.end() ? nullptr : it->second.get();
+    if (it == st.by_ref.end()) return nullptr;
+    if (now_ms >= 0) it->second->last_used_ms.store(now_ms, std::memory_order_relaxed);
+    return it->second.get();
   }
 
   // Registers a series with a known ref (recovery).
@@ -351,19 +361,23 @@ class DB::Impl {
   }
 
   // Finds or creates the series; nullptr when the series limit is reached.
-  MemSeries* GetOrCreate(const Labels& labels, bool* created) {
+  MemSeries* GetOrCreate(const Labels& labels, bool* created, int64_t now_ms) {
     *created = false;
     uint64_t h = labels.Hash();
     HashStripe& hs = hashes_[h % kStripes];
     absl::MutexLock lock(&hs.mu);
     auto& bucket = hs.by_hash[h];
     for (MemSeries* ms : bucket) {
-      if (ms->labels == labels) return ms;
+      if (ms->labels == labels) {
+        ms->last_used_ms.store(now_ms, std::memory_order_relaxed);
+        return ms;
+      }
     }
     if (opts_.max_series > 0 && num_series_.load() >= opts_.max_series) return nullptr;
     SeriesRef ref = next_ref_.fetch_add(1);
     auto owned = std::make_unique<MemSeries>(ref, labels);
     MemSeries* ms = owned.get();
+    ms->last_used_ms.store(now_ms, std::memory_order_relaxed);
     bucket.push_back(ms);
     {
       RefStripe& rs = refs_[ref % kStripes];
@@ -529,17 +543,17 @@ class DB::Impl {
 
     AppendResult Append(SeriesRef ref, const Labels& labels, int64_t t, double v) override {
       AppendResult r;
-      MemSeries* ms = ref != 0 ? db_->GetByRef(ref) : nullptr;
+      const int64_t now = db_->opts_.now_ms();
+      MemSeries* ms = ref != 0 ? db_->GetByRef(ref, now) : nullptr;
       if (!ms) {
         if (labels.empty()) return Reject(RejectReason::kInvalidLabels);
         if (!ValidateLabels(labels, db_->opts_.label_limits).ok()) {
           return Reject(RejectReason::kInvalidLabels);
         }
         bool created;
-        ms = db_->GetOrCreate(labels, &created);
+        ms = db_->GetOrCreate(labels, &created, now);
         if (!ms) return Reject(RejectReason::kSeriesLimit);
       }
-      int64_t now = db_->opts_.now_ms();
       if (db_->opts_.retention_ms > 0 && t < now - db_->opts_.retention_ms) {
         r.ref = ms->ref;
         r.reject = RejectReason::kOutOfRetention;
@@ -1056,39 +1070,44 @@ class DB::Impl {
       absl::MutexLock lock(&ms->mu);
       if (ms->HeadEmpty() && ms->persisted.load()) dead.push_back(ms);
     }
-    if (dead.empty()) return absl::OkStatus();
-    auto batch = rocks_->NewBatch();
-    for (MemSeries* ms : dead) batch->DeleteSeries(ms->ref);
-    if (absl::Status s = rocks_->Write(*batch, false); !s.ok()) return s;
+    // Forget a candidate only if no appender looked it up recently; checked under both lookup
+    // locks (hash, then ref: GetOrCreate's order), so no lookup can slip in between.
+    const int64_t now = opts_.now_ms();
+    std::vector<std::unique_ptr<MemSeries>> removed;
     for (MemSeries* ms : dead) {
-      index_.Delete(ms->ref, ms->labels);
-      uint64_t h = ms->labels.Hash();
-      {
-        HashStripe& hs = hashes_[h % kStripes];
-        absl::MutexLock lock(&hs.mu);
-        auto& bucket = hs.by_hash[h];
+      HashStripe& hs = hashes_[ms->labels.Hash() % kStripes];
+      RefStripe& rs = refs_[ms->ref % kStripes];
+      absl::MutexLock hlock(&hs.mu);
+      absl::MutexLock rlock(&rs.mu);
+      if (now - ms->last_used_ms.load(std::memory_order_relaxed) < kSeriesRemovalGraceMs) continue;
+      auto hit = hs.by_hash.find(ms->labels.Hash());
+      if (hit != hs.by_hash.end()) {
+        auto& bucket = hit->second;
         bucket.erase(std::remove(bucket.begin(), bucket.end(), ms), bucket.end());
-        if (bucket.empty()) hs.by_hash.erase(h);
+        if (bucket.empty()) hs.by_hash.erase(hit);
       }
-      // Queries in flight may hold the pointer: retire it rather than free it now.
-      std::unique_ptr<MemSeries> owned;
-      {
-        RefStripe& rs = refs_[ms->ref % kStripes];
-        absl::MutexLock lock(&rs.mu);
-        auto it = rs.by_ref.find(ms->ref);
-        if (it != rs.by_ref.end()) {
-          owned = std::move(it->second);
-          rs.by_ref.erase(it);
-        }
+      auto it = rs.by_ref.find(ms->ref);
+      if (it != rs.by_ref.end()) {
+        removed.push_back(std::move(it->second));
+        rs.by_ref.erase(it);
       }
-      if (owned) {
-        absl::MutexLock lock(&retired_mu_);
-        retired_.push_back({opts_.now_ms(), std::move(owned)});
-      }
+    }
+    if (removed.empty()) return absl::OkStatus();
+    auto batch = rocks_->NewBatch();
+    for (const auto& ms : removed) batch->DeleteSeries(ms->ref);
+    absl::Status written = rocks_->Write(*batch, false);
+    for (auto& ms : removed) {
+      index_.Delete(ms->ref, ms->labels);
       num_series_.fetch_sub(1);
       if (series_removed_) series_removed_->Inc();
+      // Queries in flight may hold the pointer: retire it rather than free it now.
+      absl::MutexLock lock(&retired_mu_);
+      retired_.push_back({now, std::move(ms)});
     }
-    opts_.log->info("msg=\"retention removed series without data\" count={}", dead.size());
+    // A failed delete leaves label records of empty series on disk; they are loaded as empty
+    // series after a restart and forgotten again.
+    if (!written.ok()) return written;
+    opts_.log->info("msg=\"retention removed series without data\" count={}", removed.size());
     return absl::OkStatus();
   }
 
